@@ -1,0 +1,78 @@
+# zerotrace — build, test, package.
+#   make            build/zerotrace (BPF object embedded through a bpftool skeleton)
+#   make deps       install the Debian packages the build and the tests need
+#   make test       unit tests (cmocka) and integration tests (pytest, as root, real Jaeger)
+#   make check      the same as test, plus the format check
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+ARCH       ?= $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+BUILD      := build
+CC         ?= gcc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+PROTOC_C   ?= protoc-c
+
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	      -D_GNU_SOURCE -DZT_VERSION='"$(VERSION)"' -I$(BUILD) -Iuser -Ibpf
+LDLIBS     := -lbpf -lelf -lz -lprotobuf-c -lcurl -lyaml -lpthread
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Wno-unused-parameter \
+	      -Werror -Ivmlinux/$(ARCH) -Ibpf
+
+BPF_SRCS   := bpf/zerotrace.bpf.c
+BPF_HDRS   := $(wildcard bpf/*.h)
+PROTO      := user/export/otlp_trace.proto
+PROTO_GEN  := $(BUILD)/otlp_trace.pb-c.c
+CORE_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c user/proto/*.c user/export/*.c))
+CORE_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS)) $(BUILD)/otlp_trace.pb-c.o
+HDRS       := $(wildcard user/*.h user/proto/*.h user/export/*.h) bpf/events.h
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps test test-unit test-integration check format clean accuracy bench
+all: $(BUILD)/zerotrace
+
+$(BUILD):
+	mkdir -p $@
+
+$(BUILD)/zerotrace.bpf.o: $(BPF_SRCS) $(BPF_HDRS) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/zerotrace.skel.h: $(BUILD)/zerotrace.bpf.o
+	$(BPFTOOL) gen skeleton $< name zerotrace_bpf > $@
+
+$(PROTO_GEN): $(PROTO) | $(BUILD)
+	$(PROTOC_C) --proto_path=user/export --c_out=$(BUILD) $<
+
+$(BUILD)/otlp_trace.pb-c.o: $(PROTO_GEN)
+	$(CC) $(CFLAGS) -Wno-unused-parameter -c $< -o $@
+
+$(BUILD)/user/%.o: user/%.c $(HDRS) $(PROTO_GEN) $(BUILD)/zerotrace.skel.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/zerotrace: $(BUILD)/user/main.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-unused-parameter $< $(CORE_OBJS) $(LDLIBS) -lcmocka -o $@
+
+deps:
+	tests/install-deps.sh
+
+test-unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+test-integration: $(BUILD)/zerotrace
+	python3 -m pytest -v tests/integration
+
+test: test-unit test-integration
+
+check: format test
+
+format:
+	clang-format --dry-run -Werror $(wildcard user/*.[ch] user/proto/*.[ch] user/export/*.[ch])
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The bodies of every socket hook, shared by the tracepoint and kprobe entry points (the
+ * libbpf-tools twin pattern): an entry point only pulls its arguments out of its context.
+ */
+#ifndef ZEROTRACE_CAPTURE_BPF_H
+#define ZEROTRACE_CAPTURE_BPF_H
+
+#include "maps.bpf.h"
+#include "sock.bpf.h"
+
+#define ZT_MAX_IOV 8		/* iovecs copied per event; later ones are counted, not shipped */
+#define ZT_MIDSTREAM_TRIES 16	/* events a connection found mid-stream has to show a message start */
+#define ZT_EINPROGRESS 115
+
+struct iovec_user {
+	__u64 base;
+	__u64 len;
+};
+
+/* Connection state of (tgid, fd), created on first sight. An fd that now names another sock
+ * was closed and reused without us seeing it (dup2, exec, exit): that is a new connection. */
+static __always_inline struct conn_state *conn_get(__u32 tgid, int fd, struct sock *sk, __u8 role,
+						   bool fresh)
+{
+	struct conn_key key = { .tgid = tgid, .fd = fd };
+	struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
+	struct conn_state init = {};
+
+	if (cs && cs->sk == (__u64)sk && !fresh)
+		return cs;
+	init.gen = bpf_ktime_get_ns();
+	init.sk = (__u64)sk;
+	init.role = role;
+	/* a connection seen from accept/connect shows its first message in its first bytes */
+	init.tries = role == ZT_ROLE_UNKNOWN ? ZT_MIDSTREAM_TRIES : 1;
+	if (bpf_map_update_elem(&conns, &key, &init, BPF_ANY)) {
+		count_drop(ZT_DROP_CONN_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&conns, &key);
+}
+
+static __always_inline bool looks_like_http1(const __u8 *p, __u32 len)
+{
+	if (len < 8)
+		return false;
+	switch (p[0]) {
+	case 'G': return p[1] == 'E' && p[2] == 'T' && p[3] == ' ';
+	case 'P':
+		return (p[1] == 'O' && p[2] == 'S' && p[3] == 'T' && p[4] == ' ') ||
+		       (p[1] == 'U' && p[2] == 'T' && p[3] == ' ') ||
+		       (p[1] == 'A' && p[2] == 'T' && p[3] == 'C' && p[4] == 'H' && p[5] == ' ');
+	case 'H':
+		return (p[1] == 'E' && p[2] == 'A' && p[3] == 'D' && p[4] == ' ') ||
+		       (p[1] == 'T' && p[2] == 'T' && p[3] == 'P' && p[4] == '/' && p[5] == '1' &&
+			p[6] == '.');
+	case 'D': return p[1] == 'E' && p[2] == 'L' && p[3] == 'E' && p[4] == 'T' && p[5] == 'E';
+	case 'O': return p[1] == 'P' && p[2] == 'T' && p[3] == 'I' && p[4] == 'O' && p[5] == 'N';
+	case 'C': return p[1] == 'O' && p[2] == 'N' && p[3] == 'N' && p[4] == 'E' && p[5] == 'C';
+	case 'T': return p[1] == 'R' && p[2] == 'A' && p[3] == 'C' && p[4] == 'E' && p[5] == ' ';
+	}
+	return false;
+}
+
+/* Is the remote end of this connection one of the agent's own exporter sockets? */
+static __always_inline bool peer_is_agent(const struct zt_tuple *t)
+{
+	struct endpoint ep = {};
+
+	__builtin_memcpy(ep.addr, t->daddr, sizeof(ep.addr));
+	ep.port = t->dport;
+	ep.family = t->family;
+	return bpf_map_lookup_elem(&self_endpoints, &ep) != NULL;
+}
+
+/* Decide, once, whether a connection is worth shipping. Returns true to ship this event. */
+static __always_inline bool classify(struct conn_state *cs, struct zt_data_event *ev)
+{
+	if (cs->proto == ZT_PROTO_HTTP1)
+		return true;
+	if (cs->proto == ZT_PROTO_OTHER)
+		return false;
+	if (ev->captured && looks_like_http1((const __u8 *)(ev + 1), ev->captured)) {
+		cs->proto = peer_is_agent(&ev->tuple) ? ZT_PROTO_OTHER : ZT_PROTO_HTTP1;
+		return cs->proto == ZT_PROTO_HTTP1;
+	}
+	if (cs->tries <= 1)
+		cs->proto = ZT_PROTO_OTHER;
+	else
+		cs->tries--;
+	return false;
+}
+
+/* Copy up to `want` bytes from a user buffer or iovec array into the event. */
+static __always_inline __u32 copy_payload(struct scratch *s, __u64 buf, __u32 iovcnt, __u64 want)
+{
+	__u64 limit = capture_bytes;
+	__u64 off = 0;
+
+	if (limit > ZT_MAX_CAPTURE)
+		limit = ZT_MAX_CAPTURE;
+	if (want < limit)
+		limit = want;
+	if (!iovcnt) {
+		if (bpf_probe_read_user(s->payload, limit, (void *)buf)) {
+			count_drop(ZT_DROP_PAYLOAD_READ_FAILED);
+			return 0;
+		}
+		return limit;
+	}
+	for (__u32 i = 0; i < ZT_MAX_IOV; i++) {
+		struct iovec_user iov;
+		__u64 n;
+
+		if (i >= iovcnt || off >= limit)
+			break;
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(buf + i * sizeof(iov))))
+			break;
+		n = iov.len > limit - off ? limit - off : iov.len;
+		/* the compiler may otherwise test one copy of n and pass another */
+		barrier_var(n);
+		if (n > ZT_MAX_CAPTURE)
+			n = ZT_MAX_CAPTURE;
+		barrier_var(n);
+		if (bpf_probe_read_user(&s->payload[off & ZT_CAPTURE_MASK], n, (void *)iov.base)) {
+			count_drop(ZT_DROP_PAYLOAD_READ_FAILED);
+			break;
+		}
+		off += n;
+	}
+	return off;
+}
+
+static __always_inline struct scratch *scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline void fill_header(struct zt_event_header *h, __u16 type, __u64 pid_tgid)
+{
+	h->type = type;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->pad = 0;
+	h->ts = bpf_ktime_get_ns();
+}
+
+/* Build and, if the connection is of interest, ship one data event. */
+static __always_inline void emit_data(struct scratch *s, struct conn_state *cs, __u64 pid_tgid,
+				      int fd, struct sock *sk, __u8 dir, __u64 seq, __u64 bytes,
+				      __u64 buf, __u32 iovcnt, bool with_payload)
+{
+	struct zt_data_event *ev = &s->ev;
+	__u64 size;
+
+	fill_header(&ev->hdr, ZT_EV_DATA, pid_tgid);
+	ev->conn.pid = pid_tgid >> 32;
+	ev->conn.fd = fd;
+	ev->conn.gen = cs->gen;
+	sock_tuple(sk, &ev->tuple);
+	ev->seq = seq;
+	ev->bytes = bytes > 0xffffffffULL ? 0xffffffff : bytes;
+	ev->dir = dir;
+	ev->role = cs->role;
+	ev->flags = with_payload ? 0 : ZT_DATA_F_NO_PAYLOAD;
+	ev->pad = 0;
+	ev->captured = with_payload ? copy_payload(s, buf, iovcnt, bytes) : 0;
+	if (!classify(cs, ev))
+		return;
+	ev->proto = cs->proto;
+	if (ev->captured < bytes && with_payload)
+		count_drop(ZT_DROP_PAYLOAD_TRUNCATED);
+	size = sizeof(*ev) + (ev->captured & (2 * ZT_MAX_CAPTURE - 1));
+	if (size > sizeof(*s))
+		return;
+	ev->hdr.len = size;
+	ringbuf_output(ev, size);
+}
+
+/* The agent's own sockets: remember their local end so the backend side is never traced. */
+static __always_inline void note_self_endpoint(int fd)
+{
+	struct sock *sk = fd_to_tcp_sock(fd);
+	struct zt_tuple t = {};
+	struct endpoint ep = {};
+	__u8 one = 1;
+
+	if (!sk)
+		return;
+	sock_tuple(sk, &t);
+	__builtin_memcpy(ep.addr, t.saddr, sizeof(ep.addr));
+	ep.port = t.sport;
+	ep.family = t.family;
+	bpf_map_update_elem(&self_endpoints, &ep, &one, BPF_ANY);
+}
+
+/* write, writev, sendto, sendmsg: shipped at entry, while the bytes exist and before the peer
+ * can possibly read them. */
+static __always_inline void handle_write(int fd, __u64 buf, __u32 iovcnt, __u64 count)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct conn_state *cs;
+	struct scratch *s;
+	struct sock *sk;
+
+	if (tgid == self_tgid && tgid) {
+		note_self_endpoint(fd);
+		return;
+	}
+	if (!pid_is_watched(tgid) || !count)
+		return;
+	sk = fd_to_tcp_sock(fd);
+	if (!sk)
+		return;
+	cs = conn_get(tgid, fd, sk, ZT_ROLE_UNKNOWN, false);
+	if (!cs || cs->proto == ZT_PROTO_OTHER)
+		return;
+	s = scratch_get();
+	if (!s)
+		return;
+	emit_data(s, cs, pid_tgid, fd, sk, ZT_DIR_WRITE, sock_write_seq(sk), count, buf, iovcnt,
+		  true);
+}
+
+static __always_inline void save_inflight(__u64 pid_tgid, struct inflight *in)
+{
+	if (bpf_map_update_elem(&inflight, &pid_tgid, in, BPF_ANY))
+		count_drop(ZT_DROP_ARGS_MAP_FULL);
+}
+
+/* read, readv, recvfrom, recvmsg: remember the buffer at entry, ship at exit with the
+ * returned length. */
+static __always_inline void handle_read_enter(int fd, __u64 buf, __u32 iovcnt)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct inflight in = {};
+	struct conn_state *cs;
+	struct sock *sk;
+
+	if (!pid_is_watched(pid_tgid >> 32))
+		return;
+	sk = fd_to_tcp_sock(fd);
+	if (!sk)
+		return;
+	cs = conn_get(pid_tgid >> 32, fd, sk, ZT_ROLE_UNKNOWN, false);
+	if (!cs || cs->proto == ZT_PROTO_OTHER)
+		return;
+	in.kind = INFLIGHT_READ;
+	in.fd = fd;
+	in.buf = buf;
+	in.iovcnt = iovcnt;
+	in.sk = (__u64)sk;
+	in.seq = sock_copied_seq(sk);
+	save_inflight(pid_tgid, &in);
+}
+
+static __always_inline struct inflight *take_inflight(__u64 pid_tgid, __u8 kind)
+{
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &pid_tgid);
+
+	if (!in)
+		return NULL;
+	if (in->kind != kind) {
+		bpf_map_delete_elem(&inflight, &pid_tgid);
+		return NULL;
+	}
+	return in;
+}
+
+static __always_inline void handle_read_exit(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct inflight *in = take_inflight(pid_tgid, INFLIGHT_READ);
+	struct conn_key key;
+	struct conn_state *cs;
+	struct scratch *s;
+
+	if (!in)
+		return;
+	/* EAGAIN and friends on non-blocking sockets are not data */
+	if (ret <= 0)
+		goto out;
+	key.tgid = pid_tgid >> 32;
+	key.fd = in->fd;
+	cs = bpf_map_lookup_elem(&conns, &key);
+	s = scratch_get();
+	if (!cs || !s || cs->sk != in->sk)
+		goto out;
+	emit_data(s, cs, pid_tgid, in->fd, (struct sock *)in->sk, ZT_DIR_READ, in->seq, ret,
+		  in->buf, in->iovcnt, true);
+out:
+	bpf_map_delete_elem(&inflight, &pid_tgid);
+}
+
+/* sendfile: the end of a response is its last byte, even when the body never passes through
+ * user memory (nginx serves static files this way). Counted at exit, no payload. */
+static __always_inline void handle_sendfile_enter(int out_fd)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct inflight in = {};
+	struct conn_key key = { .tgid = pid_tgid >> 32, .fd = out_fd };
+	struct conn_state *cs;
+	struct sock *sk;
+
+	if (!pid_is_watched(key.tgid))
+		return;
+	cs = bpf_map_lookup_elem(&conns, &key);
+	if (!cs || cs->proto != ZT_PROTO_HTTP1)
+		return;
+	sk = fd_to_tcp_sock(out_fd);
+	if (!sk || (__u64)sk != cs->sk)
+		return;
+	in.kind = INFLIGHT_SENDFILE;
+	in.fd = out_fd;
+	in.sk = (__u64)sk;
+	in.seq = sock_write_seq(sk);
+	save_inflight(pid_tgid, &in);
+}
+
+static __always_inline void handle_sendfile_exit(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct inflight *in = take_inflight(pid_tgid, INFLIGHT_SENDFILE);
+	struct conn_key key;
+	struct conn_state *cs;
+	struct scratch *s;
+
+	if (!in)
+		return;
+	if (ret <= 0)
+		goto out;
+	key.tgid = pid_tgid >> 32;
+	key.fd = in->fd;
+	cs = bpf_map_lookup_elem(&conns, &key);
+	s = scratch_get();
+	if (!cs || !s || cs->sk != in->sk)
+		goto out;
+	emit_data(s, cs, pid_tgid, in->fd, (struct sock *)in->sk, ZT_DIR_WRITE, in->seq, ret, 0, 0,
+		  false);
+out:
+	bpf_map_delete_elem(&inflight, &pid_tgid);
+}
+
+static __always_inline void handle_connect_enter(int fd)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct inflight in = { .kind = INFLIGHT_CONNECT, .fd = fd };
+
+	if (!pid_is_watched(pid_tgid >> 32))
+		return;
+	save_inflight(pid_tgid, &in);
+}
+
+static __always_inline void handle_connect_exit(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct inflight *in = take_inflight(pid_tgid, INFLIGHT_CONNECT);
+	struct sock *sk;
+
+	if (!in)
+		return;
+	/* non-blocking connects (Go, Node, curl) return EINPROGRESS and succeed later */
+	if (ret == 0 || ret == -ZT_EINPROGRESS) {
+		sk = fd_to_tcp_sock(in->fd);
+		if (sk)
+			conn_get(pid_tgid >> 32, in->fd, sk, ZT_ROLE_CLIENT, true);
+	}
+	bpf_map_delete_elem(&inflight, &pid_tgid);
+}
+
+static __always_inline void handle_accept_exit(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct sock *sk;
+
+	if (ret < 0 || !pid_is_watched(pid_tgid >> 32))
+		return;
+	sk = fd_to_tcp_sock(ret);
+	if (sk)
+		conn_get(pid_tgid >> 32, ret, sk, ZT_ROLE_SERVER, true);
+}
+
+static __always_inline void handle_close(int fd)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct conn_key key = { .tgid = pid_tgid >> 32, .fd = fd };
+	struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
+	struct zt_conn_event ev = {};
+
+	if (!cs)
+		return;
+	if (cs->proto == ZT_PROTO_HTTP1) {
+		fill_header(&ev.hdr, ZT_EV_CONN_CLOSE, pid_tgid);
+		ev.hdr.len = sizeof(ev);
+		ev.conn.pid = key.tgid;
+		ev.conn.fd = fd;
+		ev.conn.gen = cs->gen;
+		ev.role = cs->role;
+		ringbuf_output(&ev, sizeof(ev));
+	}
+	bpf_map_delete_elem(&conns, &key);
+}
+
+#endif /* ZEROTRACE_CAPTURE_BPF_H */

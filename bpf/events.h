@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The ABI between the BPF programs and the agent: every record in the ring buffer starts with
+ * struct event_header. Fixed-width types only, explicit padding, sizes asserted, so that the
+ * BPF object and the agent cannot silently disagree.
+ */
+#ifndef ZEROTRACE_EVENTS_H
+#define ZEROTRACE_EVENTS_H
+
+#ifdef __bpf__
+/* vmlinux.h already provides the __u* types */
+#else
+#include <linux/types.h>
+#endif
+
+/* Largest payload prefix one data event can carry; the runtime limit (rodata capture_bytes)
+ * may be lower. A power of two so that BPF code can bound lengths with a mask. */
+#define ZT_MAX_CAPTURE 8192
+#define ZT_CAPTURE_MASK (ZT_MAX_CAPTURE - 1)
+#define ZT_DEFAULT_CAPTURE 4096
+
+enum zt_event_type {
+	ZT_EV_DATA = 1,	      /* socket read or write on a connection of interest */
+	ZT_EV_CONN_OPEN = 2,  /* accept/connect succeeded */
+	ZT_EV_CONN_CLOSE = 3, /* close() of a connection the agent was shown */
+	ZT_EV_PROC_EXEC = 4,
+	ZT_EV_PROC_EXIT = 5,
+};
+
+enum zt_direction {
+	ZT_DIR_READ = 0,  /* bytes this process received */
+	ZT_DIR_WRITE = 1, /* bytes this process sent */
+};
+
+enum zt_role {
+	ZT_ROLE_UNKNOWN = 0, /* connection predates the agent: decided from the traffic */
+	ZT_ROLE_CLIENT = 1,  /* this process called connect() */
+	ZT_ROLE_SERVER = 2,  /* this process got it from accept() */
+};
+
+enum zt_proto {
+	ZT_PROTO_UNKNOWN = 0,
+	ZT_PROTO_HTTP1 = 1,
+	ZT_PROTO_OTHER = 2, /* classified and not of interest: nothing more is shipped */
+};
+
+/* Data event flags */
+#define ZT_DATA_F_NO_PAYLOAD (1u << 0) /* payload not readable (sendfile, fault) */
+
+/* Why something was not delivered; indexes the per-CPU drop counters. */
+enum zt_drop_reason {
+	ZT_DROP_RINGBUF_FULL = 0,    /* an event did not fit in the ring buffer */
+	ZT_DROP_PAYLOAD_TRUNCATED,   /* payload longer than capture_bytes: tail not shipped */
+	ZT_DROP_CONN_MAP_FULL,	     /* connection table full: connection not tracked */
+	ZT_DROP_ARGS_MAP_FULL,	     /* in-flight syscall table full: one read lost */
+	ZT_DROP_PAYLOAD_READ_FAILED, /* user memory could not be read */
+	ZT_DROP_MAX,
+};
+
+struct zt_tuple {
+	__u8 saddr[16]; /* local address: IPv4 in the first 4 bytes when family is AF_INET */
+	__u8 daddr[16]; /* remote address */
+	__u16 sport;	/* local port, host order */
+	__u16 dport;	/* remote port, host order */
+	__u16 family;	/* AF_INET or AF_INET6 */
+	__u16 pad;
+};
+
+struct zt_event_header {
+	__u16 type; /* enum zt_event_type */
+	__u16 len;  /* bytes in this record including the header */
+	__u32 pid;  /* thread group id */
+	__u32 tid;
+	__u32 pad;
+	__u64 ts; /* CLOCK_MONOTONIC ns: syscall entry for writes, exit for reads */
+};
+
+struct zt_conn_id {
+	__u32 pid;
+	__s32 fd;
+	__u64 gen; /* unique per (pid, fd) lifetime: a reused fd is a new connection */
+};
+
+struct zt_data_event {
+	struct zt_event_header hdr;
+	struct zt_conn_id conn;
+	struct zt_tuple tuple;
+	__u64 seq;	   /* TCP sequence number of the first byte (write_seq / copied_seq) */
+	__u32 bytes;	   /* bytes the syscall moved (writes: requested at entry) */
+	__u32 captured;	   /* payload bytes that follow */
+	__u8 dir;	   /* enum zt_direction */
+	__u8 role;	   /* enum zt_role */
+	__u8 proto;	   /* enum zt_proto */
+	__u8 flags;	   /* ZT_DATA_F_* */
+	__u32 pad;
+	/* followed by `captured` payload bytes */
+};
+
+struct zt_conn_event {
+	struct zt_event_header hdr;
+	struct zt_conn_id conn;
+	struct zt_tuple tuple;
+	__u8 role;
+	__u8 pad[7];
+};
+
+/* exec carries the names too: a short-lived process can be gone from /proc before the agent
+ * reads it, and its spans still need a service name. */
+#define ZT_COMM_LEN 16
+#define ZT_FILENAME_LEN 128
+
+struct zt_proc_event {
+	struct zt_event_header hdr;
+	char comm[ZT_COMM_LEN];
+	char filename[ZT_FILENAME_LEN]; /* exec only: the path that was executed */
+};
+
+_Static_assert(sizeof(struct zt_tuple) == 40, "zt_tuple ABI");
+_Static_assert(sizeof(struct zt_event_header) == 24, "zt_event_header ABI");
+_Static_assert(sizeof(struct zt_conn_id) == 16, "zt_conn_id ABI");
+_Static_assert(sizeof(struct zt_data_event) == 104, "zt_data_event ABI");
+_Static_assert(sizeof(struct zt_conn_event) == 88, "zt_conn_event ABI");
+_Static_assert(sizeof(struct zt_proc_event) == 168, "zt_proc_event ABI");
+_Static_assert((ZT_MAX_CAPTURE & (ZT_MAX_CAPTURE - 1)) == 0, "capture mask needs a power of 2");
+
+#endif /* ZEROTRACE_EVENTS_H */

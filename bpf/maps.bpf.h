@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Maps and load-time configuration shared by every capture path. */
+#ifndef ZEROTRACE_MAPS_BPF_H
+#define ZEROTRACE_MAPS_BPF_H
+
+#include "events.h"
+
+/* Set by the agent before load (struct zerotrace_bpf::rodata). */
+const volatile __u32 self_tgid = 0;		 /* the agent: never traced */
+const volatile __u32 capture_bytes = ZT_DEFAULT_CAPTURE; /* payload prefix per event */
+const volatile bool filter_pids = false;	 /* only pids in watched_pids */
+const volatile __u64 wakeup_bytes = 0;		 /* 0: wake the reader on every event */
+
+/* Connection state per (tgid, fd). Written by every socket hook, read by them too; the agent
+ * deletes entries of processes that exit (their fds close without close()). LRU so a leak can
+ * never fill it; capacity set by the agent. */
+struct conn_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+struct conn_state {
+	__u64 gen;   /* bpf_ktime_get_ns() when first seen: unique per connection lifetime */
+	__u64 sk;    /* struct sock address, to notice an fd now naming another socket */
+	__u8 role;   /* enum zt_role */
+	__u8 proto;  /* enum zt_proto */
+	__u8 tries;  /* data events left to classify a connection joined mid-stream */
+	__u8 pad[5];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct conn_key);
+	__type(value, struct conn_state);
+} conns SEC(".maps");
+
+/* Arguments of a syscall in flight, saved at entry for the exit hook. Keyed by pid_tgid. */
+enum inflight_kind {
+	INFLIGHT_READ = 1,
+	INFLIGHT_SENDFILE = 2,
+	INFLIGHT_CONNECT = 3,
+};
+
+struct inflight {
+	__u64 buf;    /* user buffer, or struct iovec array when iovcnt > 0 */
+	__u64 sk;
+	__u64 seq;    /* copied_seq / write_seq at entry */
+	__u32 iovcnt;
+	__s32 fd;
+	__u8 kind;
+	__u8 pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+/* Local endpoints of the agent's own sockets (its exporter connections). A connection whose
+ * remote end is one of these is the backend receiving our export: never traced. Written by the
+ * agent's own writes, read when a connection is classified. */
+struct endpoint {
+	__u8 addr[16];
+	__u16 port;
+	__u16 family;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct endpoint);
+	__type(value, __u8);
+} self_endpoints SEC(".maps");
+
+/* Processes to trace when filter_pids is set; written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} watched_pids SEC(".maps");
+
+/* Events to the agent; size set by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+/* Drops by enum zt_drop_reason; written here, summed over CPUs by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ZT_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* Per-CPU scratch for building a data event: too big for the 512-byte stack. Twice the
+ * capture size so a masked offset plus a masked length always stays inside. */
+struct scratch {
+	struct zt_data_event ev;
+	__u8 payload[2 * ZT_MAX_CAPTURE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *cnt = bpf_map_lookup_elem(&drops, &reason);
+
+	if (cnt)
+		*cnt += 1;
+}
+
+static __always_inline bool pid_is_watched(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (!filter_pids)
+		return true;
+	return bpf_map_lookup_elem(&watched_pids, &tgid) != NULL;
+}
+
+/* Ring-buffer output that batches wake-ups: the agent polls with a short timeout anyway, so
+ * waking it for every event only burns CPU on both sides. */
+static __always_inline long ringbuf_output(void *data, __u64 size)
+{
+	__u64 flags = 0;
+
+	if (wakeup_bytes) {
+		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+		flags = avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	}
+	if (bpf_ringbuf_output(&events, data, size, flags)) {
+		count_drop(ZT_DROP_RINGBUF_FULL);
+		return -1;
+	}
+	return 0;
+}
+
+#endif /* ZEROTRACE_MAPS_BPF_H */

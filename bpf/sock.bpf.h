@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* From a file descriptor to a TCP sock and what the agent needs of it, through CO-RE reads.
+ * Kernel layout differences are handled here and nowhere else. */
+#ifndef ZEROTRACE_SOCK_BPF_H
+#define ZEROTRACE_SOCK_BPF_H
+
+#include <bpf/bpf_core_read.h>
+#include "events.h"
+
+#define ZT_AF_INET 2
+#define ZT_AF_INET6 10
+#define ZT_SOCK_STREAM 1
+#define ZT_IPPROTO_TCP 6
+#define ZT_S_IFMT 00170000
+#define ZT_S_IFSOCK 0140000
+
+/* fd of the current task → struct sock, or NULL unless it is a TCP socket over IPv4/IPv6.
+ * Everything read from the sock later is trusted only because of these checks. */
+static __always_inline struct sock *fd_to_tcp_sock(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt;
+	struct file **fds;
+	struct file *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	unsigned int max_fds;
+	__u16 family, type, protocol;
+	umode_t mode;
+
+	if (fd < 0)
+		return NULL;
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt)
+		return NULL;
+	max_fds = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned int)fd >= max_fds)
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & ZT_S_IFMT) != ZT_S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return NULL;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != ZT_AF_INET && family != ZT_AF_INET6)
+		return NULL;
+	/* bitfields before 5.6, plain u16 after: the probed read handles both */
+	type = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
+	protocol = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	if (type != ZT_SOCK_STREAM || protocol != ZT_IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+static __always_inline void sock_tuple(struct sock *sk, struct zt_tuple *t)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	t->family = family;
+	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == ZT_AF_INET) {
+		BPF_CORE_READ_INTO(t->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(t->daddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(t->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(t->daddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+/* Sequence number of the next byte this socket will send / hand to the application. */
+static __always_inline __u32 sock_write_seq(struct sock *sk)
+{
+	return BPF_CORE_READ((struct tcp_sock *)sk, write_seq);
+}
+
+static __always_inline __u32 sock_copied_seq(struct sock *sk)
+{
+	return BPF_CORE_READ((struct tcp_sock *)sk, copied_seq);
+}
+
+#endif /* ZEROTRACE_SOCK_BPF_H */

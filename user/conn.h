@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Connections as the agent sees them, keyed by (pid, fd, generation). */
+#ifndef ZT_CONN_H
+#define ZT_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "events.h"
+#include "proto/http1.h"
+
+struct tracer;
+struct conn;
+
+/* A request waiting for its response. span is NULL for a request whose head was lost: its
+ * response is consumed and dropped rather than paired with the wrong request. */
+struct pending {
+	struct span *span;
+	bool head_request; /* HEAD: the response has no body */
+	bool connect;
+	uint8_t req_dir;
+	bool responding;   /* its response head has been seen */
+	struct pending *next;
+};
+
+struct conn_dir {
+	struct conn *conn;
+	uint8_t dir;
+	bool seq_valid;
+	bool head_is_request; /* kind of the message whose head was parsed last */
+	bool in_body;	      /* between on_head and on_complete */
+	uint32_t next_seq;
+	struct http1_parser parser;
+};
+
+struct conn {
+	struct zt_conn_id id;
+	struct zt_tuple tuple;
+	uint8_t role;	    /* enum zt_role, as the kernel saw it */
+	uint32_t cur_tid;   /* thread of the event being parsed */
+	uint64_t last_ts;   /* monotonic ns of the last event */
+	struct conn_dir dir[2];
+	struct pending *pend_head, *pend_tail;
+	uint32_t npending;
+	struct tracer *tracer;
+	struct conn *hnext;
+	struct conn *lru_prev, *lru_next;
+};
+
+struct conn_table;
+
+struct conn_table *conn_table__new(struct tracer *t, uint32_t capacity);
+void conn_table__free(struct conn_table *ct);
+/* Lookup, creating on first sight (evicting the least recently used when full). */
+struct conn *conn_table__get(struct conn_table *ct, const struct zt_conn_id *id,
+			     const struct zt_tuple *tuple, uint8_t role);
+struct conn *conn_table__find(struct conn_table *ct, const struct zt_conn_id *id);
+/* Connection closed: complete what close completes, finish the rest incomplete, free. */
+void conn_table__close(struct conn_table *ct, struct conn *c, uint64_t ts);
+/* Close every connection of pid; calls forget(pid, fd) for each. */
+void conn_table__close_pid(struct conn_table *ct, uint32_t pid, uint64_t ts,
+			   void (*forget)(void *ctx, uint32_t pid, int32_t fd), void *ctx);
+void conn_table__close_all(struct conn_table *ct, uint64_t ts);
+uint32_t conn_table__size(const struct conn_table *ct);
+
+/* One data event of this connection. */
+void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *payload);
+
+/* httpspan.c: HTTP/1 messages → spans */
+extern const struct http1_callbacks http_span_callbacks;
+void httpspan__finish_pending(struct conn *c, bool all, uint64_t ts);
+void httpspan__lost_request(struct conn *c, uint8_t dir);
+
+#endif

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include "console.h"
+#include "exporter.h"
+#include "log.h"
+#include "span.h"
+
+struct exporter {
+	struct exporter_opts o;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct span *head, *tail;
+	uint32_t depth;
+	bool stopping;
+	uint64_t deadline_ms; /* when stopping: give up on the backend after this */
+	struct exporter_stats stats;
+	CURL *curl;
+	struct curl_slist *hdrs;
+	FILE *file;
+	struct console *console;
+	char host_name[256];
+	long retry_after_s; /* from the last response, -1 when absent */
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int add_header(void *ctx, const char *k, const char *v)
+{
+	struct exporter *e = ctx;
+	struct curl_slist *l;
+	char *line;
+
+	if (asprintf(&line, "%s: %s", k, v) < 0)
+		return -ENOMEM;
+	l = curl_slist_append(e->hdrs, line);
+	free(line);
+	if (!l)
+		return -ENOMEM;
+	e->hdrs = l;
+	return 0;
+}
+
+static size_t on_header(char *buf, size_t size, size_t n, void *ctx)
+{
+	struct exporter *e = ctx;
+	size_t len = size * n;
+
+	if (len > 12 && !strncasecmp(buf, "Retry-After:", 12)) {
+		char *end;
+		long v = strtol(buf + 12, &end, 10);
+
+		/* seconds only; an HTTP-date falls back to our own backoff */
+		if (end != buf + 12 && v >= 0)
+			e->retry_after_s = v;
+	}
+	return len;
+}
+
+static size_t discard_body(char *buf, size_t size, size_t n, void *ctx)
+{
+	(void)buf;
+	(void)ctx;
+	return size * n;
+}
+
+static int setup_http(struct exporter *e)
+{
+	e->curl = curl_easy_init();
+	if (!e->curl)
+		return -ENOMEM;
+	e->hdrs = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
+	if (e->o.gzip)
+		e->hdrs = curl_slist_append(e->hdrs, "Content-Encoding: gzip");
+	if (e->o.headers && kv_list_parse(e->o.headers, add_header, e)) {
+		pr_err("OTEL_EXPORTER_OTLP_HEADERS is not a list of key=value pairs: '%s'",
+		       e->o.headers);
+		return -EINVAL;
+	}
+	curl_easy_setopt(e->curl, CURLOPT_URL, e->o.endpoint);
+	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->hdrs);
+	curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)e->o.timeout_ms);
+	curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e->curl, CURLOPT_HEADERDATA, e);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, discard_body);
+	curl_easy_setopt(e->curl, CURLOPT_USERAGENT, "zerotrace/" ZT_VERSION);
+	return 0;
+}
+
+struct exporter *exporter__new(const struct exporter_opts *opts)
+{
+	struct exporter *e = calloc(1, sizeof(*e));
+	int err = 0;
+
+	if (!e)
+		return NULL;
+	e->o = *opts;
+	if (!e->o.queue_size)
+		e->o.queue_size = 8192;
+	if (!e->o.batch_size)
+		e->o.batch_size = 512;
+	if (!e->o.batch_delay_ms)
+		e->o.batch_delay_ms = 1000;
+	if (!e->o.timeout_ms)
+		e->o.timeout_ms = 10000;
+	if (!e->o.max_retry_ms)
+		e->o.max_retry_ms = 60000;
+	if (!e->o.console_quiet_ms)
+		e->o.console_quiet_ms = 500;
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->cv, NULL);
+	if (gethostname(e->host_name, sizeof(e->host_name) - 1))
+		strcpy(e->host_name, "localhost");
+	switch (e->o.kind) {
+	case EXPORTER_OTLP_HTTP:
+		err = setup_http(e);
+		break;
+	case EXPORTER_OTLP_FILE:
+		e->file = fopen(e->o.file_path, "a");
+		if (!e->file) {
+			err = -errno;
+			pr_err("cannot open --otlp-file %s: %s", e->o.file_path, strerror(errno));
+		}
+		break;
+	case EXPORTER_CONSOLE:
+		e->console = console__new(e->o.console_out ? e->o.console_out : stdout,
+					  e->o.console_quiet_ms, 1024);
+		if (!e->console)
+			err = -ENOMEM;
+		break;
+	}
+	if (err) {
+		exporter__free(e);
+		errno = -err;
+		return NULL;
+	}
+	return e;
+}
+
+void exporter__submit(struct exporter *e, struct span *s)
+{
+	pthread_mutex_lock(&e->mu);
+	if (e->depth >= e->o.queue_size) {
+		e->stats.dropped_queue_full++;
+		pthread_mutex_unlock(&e->mu);
+		span__free(s);
+		return;
+	}
+	s->next = NULL;
+	if (e->tail)
+		e->tail->next = s;
+	else
+		e->head = s;
+	e->tail = s;
+	e->depth++;
+	e->stats.queued++;
+	if (e->depth >= e->o.batch_size)
+		pthread_cond_signal(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* Sleep ms, but wake early when told to stop. Returns false if the stop deadline passed. */
+static bool backoff_wait(struct exporter *e, uint64_t ms)
+{
+	struct timespec until;
+	bool ok;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&e->mu);
+	if (!e->stopping)
+		pthread_cond_timedwait(&e->cv, &e->mu, &until);
+	ok = !e->stopping || now_ms() < e->deadline_ms;
+	pthread_mutex_unlock(&e->mu);
+	return ok;
+}
+
+static bool retryable(CURLcode rc, long status)
+{
+	if (rc != CURLE_OK)
+		return true; /* connection refused, timeout, reset: the backend may come back */
+	return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+static int post_batch(struct exporter *e, struct span **spans, int n)
+{
+	uint8_t *body = NULL, *gz = NULL;
+	size_t len = 0, gzlen = 0;
+	uint64_t start = now_ms(), delay = 500;
+	int err;
+
+	err = otlp_pb_encode(spans, n, e->o.resource_attrs, e->host_name, &body, &len);
+	if (err)
+		return err;
+	if (e->o.gzip) {
+		err = gzip_compress(body, len, &gz, &gzlen);
+		if (err)
+			goto cleanup;
+	}
+	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, gz ? gz : body);
+	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE, (long)(gz ? gzlen : len));
+	for (;;) {
+		long status = 0;
+		CURLcode rc;
+		uint64_t wait;
+
+		e->retry_after_s = -1;
+		rc = curl_easy_perform(e->curl);
+		if (rc == CURLE_OK)
+			curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (rc == CURLE_OK && status >= 200 && status < 300) {
+			err = 0;
+			break;
+		}
+		__atomic_add_fetch(&e->stats.export_errors, 1, __ATOMIC_RELAXED);
+		if (!retryable(rc, status) || now_ms() - start >= e->o.max_retry_ms) {
+			pr_warn("export of %d spans to %s failed: %s", n, e->o.endpoint,
+				rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error status");
+			if (rc == CURLE_OK)
+				pr_warn("backend answered HTTP %ld", status);
+			err = -EIO;
+			break;
+		}
+		wait = e->retry_after_s >= 0 ? (uint64_t)e->retry_after_s * 1000 : delay;
+		pr_debug("export failed (%s, HTTP %ld), retrying in %llu ms",
+			 rc != CURLE_OK ? curl_easy_strerror(rc) : "ok", status,
+			 (unsigned long long)wait);
+		__atomic_add_fetch(&e->stats.retries, 1, __ATOMIC_RELAXED);
+		if (!backoff_wait(e, wait)) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		delay = delay * 2 > 5000 ? 5000 : delay * 2;
+	}
+cleanup:
+	free(gz);
+	free(body);
+	return err;
+}
+
+static void export_batch(struct exporter *e, struct span **spans, int n)
+{
+	int err = 0;
+
+	switch (e->o.kind) {
+	case EXPORTER_OTLP_HTTP:
+		err = post_batch(e, spans, n);
+		break;
+	case EXPORTER_OTLP_FILE:
+		err = otlp_json_write(spans, n, e->o.resource_attrs, e->host_name, e->file);
+		if (!err && fflush(e->file))
+			err = -errno;
+		break;
+	case EXPORTER_CONSOLE:
+		for (int i = 0; i < n; i++)
+			console__add(e->console, spans[i], now_ms());
+		__atomic_add_fetch(&e->stats.exported, n, __ATOMIC_RELAXED);
+		return; /* the console owns them now */
+	}
+	pthread_mutex_lock(&e->mu);
+	if (err)
+		e->stats.dropped_export_failed += n;
+	else
+		e->stats.exported += n;
+	pthread_mutex_unlock(&e->mu);
+	for (int i = 0; i < n; i++)
+		span__free(spans[i]);
+}
+
+static void *run(void *arg)
+{
+	struct exporter *e = arg;
+	struct span **batch = calloc(e->o.batch_size, sizeof(*batch));
+	uint64_t batch_start = now_ms();
+
+	if (!batch)
+		return NULL;
+	for (;;) {
+		struct timespec until;
+		bool stop;
+		int n = 0;
+
+		pthread_mutex_lock(&e->mu);
+		/* console prints are driven by quiet time, so wake up often enough for them */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (!e->stopping && e->depth < e->o.batch_size)
+			pthread_cond_timedwait(&e->cv, &e->mu, &until);
+		if (e->depth >= e->o.batch_size || e->stopping ||
+		    (e->depth && now_ms() - batch_start >= e->o.batch_delay_ms)) {
+			while (e->head && n < (int)e->o.batch_size) {
+				batch[n++] = e->head;
+				e->head = e->head->next;
+				e->depth--;
+			}
+			if (!e->head)
+				e->tail = NULL;
+			batch_start = now_ms();
+		}
+		if (!e->depth)
+			batch_start = now_ms();
+		stop = e->stopping && !e->head;
+		pthread_mutex_unlock(&e->mu);
+		if (n)
+			export_batch(e, batch, n);
+		if (e->console)
+			console__flush(e->console, stop, now_ms());
+		if (stop)
+			break;
+	}
+	free(batch);
+	return NULL;
+}
+
+int exporter__start(struct exporter *e)
+{
+	int err = pthread_create(&e->thread, NULL, run, e);
+
+	if (err)
+		return -err;
+	e->started = true;
+	return 0;
+}
+
+void exporter__stop(struct exporter *e, uint32_t deadline_ms)
+{
+	if (!e || !e->started)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->stopping = true;
+	e->deadline_ms = now_ms() + deadline_ms;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	pthread_join(e->thread, NULL);
+	e->started = false;
+}
+
+void exporter__free(struct exporter *e)
+{
+	if (!e)
+		return;
+	exporter__stop(e, 0);
+	while (e->head) {
+		struct span *s = e->head;
+
+		e->head = s->next;
+		span__free(s);
+	}
+	if (e->curl)
+		curl_easy_cleanup(e->curl);
+	curl_slist_free_all(e->hdrs);
+	if (e->file)
+		fclose(e->file);
+	console__free(e->console);
+	pthread_cond_destroy(&e->cv);
+	pthread_mutex_destroy(&e->mu);
+	free(e);
+}
+
+void exporter__stats(struct exporter *e, struct exporter_stats *out)
+{
+	pthread_mutex_lock(&e->mu);
+	*out = e->stats;
+	pthread_mutex_unlock(&e->mu);
+}
+
+uint32_t exporter__queue_depth(struct exporter *e)
+{
+	uint32_t d;
+
+	pthread_mutex_lock(&e->mu);
+	d = e->depth;
+	pthread_mutex_unlock(&e->mu);
+	return d;
+}

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* HTTP/1 messages of one connection → SERVER and CLIENT spans, requests paired with their
+ * responses in order (HTTP/1 has no other way to pair them, pipelined or not). */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "conn.h"
+#include "correlate.h"
+#include "filter.h"
+#include "proc.h"
+#include "route.h"
+#include "span.h"
+#include "tracer.h"
+
+#define ROUTE_MAX 256
+#define QUERY_MAX 512
+
+void format_addr(const uint8_t addr[16], uint16_t family, char *out, size_t outsz)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (family == 10 && !memcmp(addr, v4mapped, 12))
+		inet_ntop(AF_INET, addr + 12, out, outsz);
+	else
+		inet_ntop(family == 10 ? AF_INET6 : AF_INET, addr, out, outsz);
+}
+
+/* "host:port", "[v6]:port" or "host" → host */
+static struct http1_str host_only(struct http1_str h)
+{
+	const char *colon;
+
+	if (h.len && h.p[0] == '[') {
+		const char *rb = memchr(h.p, ']', h.len);
+
+		if (rb)
+			return (struct http1_str){ h.p + 1, rb - h.p - 1 };
+	}
+	colon = memchr(h.p, ':', h.len);
+	return (struct http1_str){ h.p, colon ? (size_t)(colon - h.p) : h.len };
+}
+
+static void push_pending(struct conn *c, struct pending *p)
+{
+	p->next = NULL;
+	if (c->pend_tail)
+		c->pend_tail->next = p;
+	else
+		c->pend_head = p;
+	c->pend_tail = p;
+	c->npending++;
+}
+
+static void unlink_pending(struct conn *c, struct pending *p)
+{
+	struct pending **pp = &c->pend_head, *prev = NULL;
+
+	while (*pp && *pp != p) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (!*pp)
+		return;
+	*pp = p->next;
+	if (c->pend_tail == p)
+		c->pend_tail = prev;
+	c->npending--;
+}
+
+static void finish(struct conn *c, struct pending *p, uint64_t ts, bool incomplete)
+{
+	struct tracer *t = c->tracer;
+	struct span *s = p->span;
+
+	unlink_pending(c, p);
+	free(p);
+	if (!s)
+		return;
+	if (s->kind == SPAN_KIND_SERVER)
+		correlator__server_end(t->corr, s);
+	s->end_ns = tracer__unix_ns(t, ts);
+	if (s->end_ns < s->start_ns)
+		s->end_ns = s->start_ns;
+	if (incomplete) {
+		s->incomplete = true;
+		span__set_bool(s, "zerotrace.incomplete", true);
+		t->stats.spans_incomplete++;
+	}
+	t->stats.spans_finished++;
+	tracer__emit(t, s);
+}
+
+static void set_request_attrs(struct conn *c, struct span *s, const struct http1_head *h)
+{
+	const char *path, *query;
+	size_t path_len, query_len;
+	char route[ROUTE_MAX], buf[QUERY_MAX], local[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN];
+	struct http1_str host = host_only(h->host);
+
+	http_target_split(h->target.p, h->target.len, &path, &path_len, &query, &query_len);
+	http_route_template(path, path_len, route, sizeof(route));
+	snprintf(buf, sizeof(buf), "%.*s %s", (int)h->method.len, h->method.p, route);
+	span__set_name(s, buf);
+	span__set_str(s, "http.request.method", h->method.p, h->method.len);
+	span__set_str(s, "url.path", path_len ? path : "/", path_len ? path_len : 1);
+	if (query_len) {
+		size_t n = url_query_redact(query, query_len, buf, sizeof(buf));
+
+		span__set_str(s, "url.query", buf, n);
+	}
+	span__set_str(s, "url.scheme", "http", 4);
+	span__set_str(s, "network.protocol.version", h->minor_version ? "1.1" : "1.0", 3);
+	if (h->user_agent.len)
+		span__set_str(s, "user_agent.original", h->user_agent.p, h->user_agent.len);
+
+	format_addr(c->tuple.saddr, c->tuple.family, local, sizeof(local));
+	format_addr(c->tuple.daddr, c->tuple.family, peer, sizeof(peer));
+	span__set_str(s, "network.peer.address", peer, strlen(peer));
+	span__set_int(s, "network.peer.port", c->tuple.dport);
+	if (s->kind == SPAN_KIND_SERVER) {
+		span__set_str(s, "http.route", route, strlen(route));
+		if (host.len)
+			span__set_str(s, "server.address", host.p, host.len);
+		else
+			span__set_str(s, "server.address", local, strlen(local));
+		span__set_int(s, "server.port", c->tuple.sport);
+		span__set_str(s, "client.address", peer, strlen(peer));
+	} else {
+		if (host.len)
+			span__set_str(s, "server.address", host.p, host.len);
+		else
+			span__set_str(s, "server.address", peer, strlen(peer));
+		span__set_int(s, "server.port", c->tuple.dport);
+	}
+}
+
+static void start_request(struct conn *c, uint8_t dir, const struct http1_head *h,
+			  uint64_t start_ts)
+{
+	struct tracer *t = c->tracer;
+	struct pending *p = calloc(1, sizeof(*p));
+	struct process *proc;
+	struct span *s;
+
+	if (!p)
+		return;
+	p->req_dir = dir;
+	p->head_request = h->method.len == 4 && !memcmp(h->method.p, "HEAD", 4);
+	p->connect = h->method.len == 7 && !memcmp(h->method.p, "CONNECT", 7);
+	push_pending(c, p);
+
+	proc = proc_table__lookup(t->procs, c->id.pid);
+	if (!proc)
+		t->stats.no_process++;
+	if (!filter__accepts(t->filter, proc, c->tuple.sport, c->tuple.dport)) {
+		t->stats.filtered_events++;
+		return; /* stays a placeholder so its response pairs correctly */
+	}
+	s = span__new();
+	if (!s)
+		return;
+	s->kind = dir == ZT_DIR_READ ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT;
+	s->start_ns = tracer__unix_ns(t, start_ts);
+	span__set_process(s, proc);
+	set_request_attrs(c, s, h);
+	if (s->kind == SPAN_KIND_SERVER)
+		correlator__server_start(t->corr, s, c->id.pid, c->cur_tid, h->traceparent.p,
+					 h->traceparent.len, h->tracestate.p, h->tracestate.len);
+	else
+		correlator__client_start(t->corr, s, c->id.pid, c->cur_tid);
+	p->span = s;
+	t->stats.spans_started++;
+}
+
+/* The request a response in direction dir answers: the oldest one sent the other way. */
+static struct pending *oldest_waiting(struct conn *c, uint8_t dir)
+{
+	for (struct pending *p = c->pend_head; p; p = p->next)
+		if (p->req_dir != dir && !p->responding)
+			return p;
+	return NULL;
+}
+
+static struct pending *responding(struct conn *c, uint8_t dir)
+{
+	for (struct pending *p = c->pend_head; p; p = p->next)
+		if (p->req_dir != dir && p->responding)
+			return p;
+	return NULL;
+}
+
+static void on_head(void *ctx, const struct http1_head *h, uint64_t start_ts,
+		    enum http1_body *body)
+{
+	struct conn_dir *cd = ctx;
+	struct conn *c = cd->conn;
+	struct pending *p;
+
+	cd->head_is_request = h->request;
+	cd->in_body = true;
+	if (h->request) {
+		start_request(c, cd->dir, h, start_ts);
+		return;
+	}
+	p = oldest_waiting(c, cd->dir);
+	if (!p) {
+		c->tracer->stats.unmatched_responses++;
+		return;
+	}
+	p->responding = true;
+	if (p->head_request)
+		*body = HTTP1_BODY_NONE;
+	else if (p->connect && h->status >= 200 && h->status < 300)
+		*body = HTTP1_BODY_TUNNEL;
+	if (!p->span)
+		return;
+	span__set_int(p->span, "http.response.status_code", h->status);
+	if (h->status >= 500 || (h->status >= 400 && p->span->kind == SPAN_KIND_CLIENT))
+		p->span->status = SPAN_STATUS_ERROR;
+}
+
+static void on_complete(void *ctx, uint64_t end_ts)
+{
+	struct conn_dir *cd = ctx;
+	struct pending *p;
+
+	cd->in_body = false;
+	if (cd->head_is_request)
+		return;
+	p = responding(cd->conn, cd->dir);
+	if (p)
+		finish(cd->conn, p, end_ts, false);
+}
+
+static void on_lost(void *ctx)
+{
+	struct conn_dir *cd = ctx;
+	struct conn *c = cd->conn;
+	struct pending *p;
+
+	if (!cd->in_body) {
+		/* lost inside a head: if it was a request, its response must not pair with the
+		 * next request in line */
+		if (cd->head_is_request || !oldest_waiting(c, cd->dir))
+			httpspan__lost_request(c, cd->dir);
+		return;
+	}
+	cd->in_body = false;
+	if (cd->head_is_request)
+		return; /* request body framing lost: the span still ends with its response */
+	p = responding(c, cd->dir);
+	if (p)
+		finish(c, p, c->last_ts, true);
+}
+
+const struct http1_callbacks http_span_callbacks = {
+	.on_head = on_head,
+	.on_complete = on_complete,
+	.on_lost = on_lost,
+};
+
+void httpspan__lost_request(struct conn *c, uint8_t dir)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return;
+	p->req_dir = dir;
+	push_pending(c, p);
+}
+
+void httpspan__finish_pending(struct conn *c, bool all, uint64_t ts)
+{
+	while (c->pend_head) {
+		finish(c, c->pend_head, ts, true);
+		if (!all)
+			break;
+	}
+}

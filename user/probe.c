@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "probe.h"
+#include "zerotrace.skel.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+#define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
+
+const char *const drop_reason_names[ZT_DROP_MAX] = {
+	[ZT_DROP_RINGBUF_FULL] = "ringbuf_full",
+	[ZT_DROP_PAYLOAD_TRUNCATED] = "payload_truncated",
+	[ZT_DROP_CONN_MAP_FULL] = "conn_map_full",
+	[ZT_DROP_ARGS_MAP_FULL] = "inflight_map_full",
+	[ZT_DROP_PAYLOAD_READ_FAILED] = "payload_read_failed",
+};
+
+struct probe {
+	struct zerotrace_bpf *skel;
+	struct ring_buffer *rb;
+	const char *path;
+};
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* the verifier log comes at WARN; it is what a user needs when a load fails */
+	if (level == LIBBPF_DEBUG && log_get_level() < LOG_LVL_DEBUG)
+		return 0;
+	if (level == LIBBPF_INFO && log_get_level() < LOG_LVL_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static bool has_caps(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	/* CAP_SYS_ADMIN (21), or CAP_BPF (39) with CAP_PERFMON (38) */
+	return (eff >> 21 & 1) || ((eff >> 39 & 1) && (eff >> 38 & 1));
+}
+
+static bool tracing_events_present(void)
+{
+	return exists(TRACEFS "/events/syscalls") || exists(DEBUGFS_TRACING "/events/syscalls");
+}
+
+int probe__check_host(struct features *f)
+{
+	char lockdown[128] = "";
+	FILE *lf;
+
+	memset(f, 0, sizeof(*f));
+	if (!has_caps()) {
+		pr_err("zerotrace needs root, or CAP_BPF and CAP_PERFMON (plus CAP_SYS_PTRACE and "
+		       "CAP_DAC_READ_SEARCH to read /proc); run it with sudo or as the systemd unit");
+		return -EPERM;
+	}
+	f->btf = exists("/sys/kernel/btf/vmlinux");
+	if (!f->btf) {
+		pr_err("this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing; it needs "
+		       "CONFIG_DEBUG_INFO_BTF=y), so CO-RE programs cannot be loaded");
+		return -ENOENT;
+	}
+	lf = fopen("/sys/kernel/security/lockdown", "r");
+	if (lf) {
+		if (!fgets(lockdown, sizeof(lockdown), lf))
+			lockdown[0] = '\0';
+		fclose(lf);
+	}
+	if (strstr(lockdown, "[confidentiality]")) {
+		pr_err("the kernel is locked down in confidentiality mode, which forbids BPF "
+		       "programs from reading kernel memory; boot with lockdown=integrity or none");
+		return -EPERM;
+	}
+	if (!tracing_events_present()) {
+		/* tracefs not mounted (minimal images, some containers): mount it ourselves */
+		if (mount("nodev", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY) {
+			pr_err("tracefs is not mounted and mounting it on " TRACEFS " failed: %s",
+			       strerror(errno));
+			return -errno;
+		}
+		pr_info("mounted tracefs on " TRACEFS);
+	}
+	f->tracefs = true;
+	f->syscall_tracepoints = exists(TRACEFS "/events/syscalls/sys_enter_write") ||
+				 exists(DEBUGFS_TRACING "/events/syscalls/sys_enter_write");
+	f->kprobes = exists(TRACEFS "/kprobe_events") || exists(DEBUGFS_TRACING "/kprobe_events");
+	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
+	if (!f->ringbuf) {
+		pr_err("this kernel has no BPF ring buffer (needs Linux 5.8 or later)");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int choose_path(const struct probe_opts *o, const struct features *f, const char **path)
+{
+	switch (o->hooks) {
+	case HOOKS_KPROBE:
+		pr_err("--hooks kprobe: the kprobe capture path is not part of this build; use "
+		       "--hooks tracepoint or auto");
+		return -ENOTSUP;
+	case HOOKS_TRACEPOINT:
+	case HOOKS_AUTO:
+		if (!f->syscall_tracepoints) {
+			pr_err("this kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS)");
+			return -ENOTSUP;
+		}
+		*path = "tracepoint";
+		pr_info("capture path: syscall tracepoints (%s; kprobes %s on this kernel)",
+			o->hooks == HOOKS_AUTO ? "auto" : "--hooks tracepoint",
+			f->kprobes ? "available" : "not available");
+		return 0;
+	}
+	return -EINVAL;
+}
+
+struct probe *probe__new(const struct probe_opts *o, const struct features *f, event_fn fn,
+			 void *ctx)
+{
+	struct probe *p = calloc(1, sizeof(*p));
+	int err;
+
+	if (!p)
+		return NULL;
+	libbpf_set_print(libbpf_log);
+	err = choose_path(o, f, &p->path);
+	if (err)
+		goto fail;
+	p->skel = zerotrace_bpf__open();
+	if (!p->skel) {
+		err = -errno;
+		pr_err("cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	p->skel->rodata->self_tgid = getpid();
+	p->skel->rodata->capture_bytes = o->capture_bytes;
+	p->skel->rodata->filter_pids = o->npids > 0;
+	bpf_map__set_max_entries(p->skel->maps.events, o->ringbuf_bytes);
+	bpf_map__set_max_entries(p->skel->maps.conns, o->max_conns);
+	err = zerotrace_bpf__load(p->skel);
+	if (err) {
+		pr_err("the kernel rejected the BPF programs (%s); the verifier log is above",
+		       strerror(-err));
+		goto fail;
+	}
+	for (int i = 0; i < o->npids; i++) {
+		__u8 one = 1;
+
+		bpf_map__update_elem(p->skel->maps.watched_pids, &o->pids[i], sizeof(o->pids[i]),
+				     &one, sizeof(one), BPF_ANY);
+	}
+	err = zerotrace_bpf__attach(p->skel);
+	if (err) {
+		pr_err("attaching the BPF programs failed: %s", strerror(-err));
+		goto fail;
+	}
+	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), (ring_buffer_sample_fn)fn, ctx,
+				 NULL);
+	if (!p->rb) {
+		err = -errno;
+		pr_err("cannot map the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	return p;
+fail:
+	probe__free(p);
+	errno = -err;
+	return NULL;
+}
+
+int probe__poll(struct probe *p, int timeout_ms)
+{
+	return ring_buffer__poll(p->rb, timeout_ms);
+}
+
+void probe__drops(struct probe *p, uint64_t out[ZT_DROP_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu > 0 ? ncpu : 1];
+
+	for (uint32_t r = 0; r < ZT_DROP_MAX; r++) {
+		out[r] = 0;
+		if (ncpu <= 0 || bpf_map__lookup_elem(p->skel->maps.drops, &r, sizeof(r), vals,
+						      sizeof(vals), 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[r] += vals[c];
+	}
+}
+
+void probe__forget_conn(void *probe, uint32_t pid, int32_t fd)
+{
+	struct probe *p = probe;
+	struct {
+		__u32 tgid;
+		__s32 fd;
+	} key = { pid, fd };
+
+	bpf_map__delete_elem(p->skel->maps.conns, &key, sizeof(key), 0);
+}
+
+const char *probe__path(const struct probe *p)
+{
+	return p->path;
+}
+
+void probe__free(struct probe *p)
+{
+	if (!p)
+		return;
+	ring_buffer__free(p->rb);
+	zerotrace_bpf__destroy(p->skel);
+	free(p);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* BPF skeleton lifecycle: check the host, open, configure, load, attach, read the ring. */
+#ifndef ZT_PROBE_H
+#define ZT_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+#include "events.h"
+
+struct features {
+	bool btf;	 /* /sys/kernel/btf/vmlinux */
+	bool tracefs;	 /* tracing events reachable (mounted, or mounted by us) */
+	bool syscall_tracepoints;
+	bool kprobes;
+	bool ringbuf;
+};
+
+struct probe_opts {
+	uint32_t capture_bytes;
+	uint32_t max_conns;
+	uint32_t ringbuf_bytes;
+	const uint32_t *pids;
+	int npids;
+	enum hooks_mode hooks;
+};
+
+typedef int (*event_fn)(void *ctx, void *data, size_t len);
+
+struct probe;
+
+/* Privileges, BTF, tracefs (mounted when missing), lockdown: 0, or -errno after logging one
+ * sentence that says what is wrong and what to do. */
+int probe__check_host(struct features *f);
+struct probe *probe__new(const struct probe_opts *opts, const struct features *f, event_fn fn,
+			 void *ctx);
+/* Handle what the ring holds, waiting up to timeout_ms for more. >= 0 records, or -errno. */
+int probe__poll(struct probe *p, int timeout_ms);
+void probe__drops(struct probe *p, uint64_t out[ZT_DROP_MAX]);
+void probe__forget_conn(void *probe, uint32_t pid, int32_t fd);
+const char *probe__path(const struct probe *p);
+void probe__free(struct probe *p);
+
+extern const char *const drop_reason_names[ZT_DROP_MAX];
+
+#endif

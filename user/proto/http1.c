@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "http1.h"
+
+enum chunk_state {
+	CH_SIZE,    /* hex digits of a chunk size */
+	CH_EXT,	    /* rest of the size line (extensions, CR) */
+	CH_DATA,    /* chunk payload */
+	CH_DATA_END /* CRLF after the payload */,
+	CH_TRAILER, /* trailer lines until an empty one */
+};
+
+static const char *const methods[] = {
+	"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "PATCH ", "OPTIONS ", "CONNECT ", "TRACE ",
+};
+
+bool http1_is_message_start(const uint8_t *data, size_t len)
+{
+	if (len >= 7 && !memcmp(data, "HTTP/1.", 7))
+		return true;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		size_t n = strlen(methods[i]);
+
+		if (len >= n && !memcmp(data, methods[i], n))
+			return true;
+	}
+	return false;
+}
+
+static bool str_ieq(struct http1_str s, const char *lit)
+{
+	return s.len == strlen(lit) && !strncasecmp(s.p, lit, s.len);
+}
+
+static bool str_has_token(struct http1_str s, const char *tok)
+{
+	size_t n = strlen(tok);
+
+	for (size_t i = 0; i + n <= s.len; i++)
+		if (!strncasecmp(s.p + i, tok, n))
+			return true;
+	return false;
+}
+
+static struct http1_str trim(const char *p, size_t len)
+{
+	while (len && (*p == ' ' || *p == '\t'))
+		p++, len--;
+	while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r'))
+		len--;
+	return (struct http1_str){ p, len };
+}
+
+static int parse_version(const char *p, size_t len, int *minor)
+{
+	if (len != 8 || memcmp(p, "HTTP/1.", 7) || (p[7] != '0' && p[7] != '1'))
+		return -EINVAL;
+	*minor = p[7] - '0';
+	return 0;
+}
+
+static int parse_start_line(const char *line, size_t len, struct http1_head *h)
+{
+	const char *sp1 = memchr(line, ' ', len), *sp2;
+
+	if (!sp1)
+		return -EINVAL;
+	if (len >= 5 && !memcmp(line, "HTTP/", 5)) {
+		h->request = false;
+		if (parse_version(line, sp1 - line, &h->minor_version))
+			return -EINVAL;
+		if (line + len - sp1 < 4)
+			return -EINVAL;
+		h->status = 0;
+		for (int i = 1; i <= 3; i++) {
+			if (sp1[i] < '0' || sp1[i] > '9')
+				return -EINVAL;
+			h->status = h->status * 10 + (sp1[i] - '0');
+		}
+		return 0;
+	}
+	h->request = true;
+	h->method = (struct http1_str){ line, sp1 - line };
+	sp2 = memchr(sp1 + 1, ' ', line + len - sp1 - 1);
+	if (!sp2 || sp2 == sp1 + 1)
+		return -EINVAL;
+	h->target = (struct http1_str){ sp1 + 1, sp2 - sp1 - 1 };
+	return parse_version(sp2 + 1, line + len - sp2 - 1, &h->minor_version);
+}
+
+static int parse_content_length(struct http1_str v, int64_t *out)
+{
+	int64_t n = 0;
+
+	if (!v.len)
+		return -EINVAL;
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] < '0' || v.p[i] > '9' || n > (INT64_MAX - 9) / 10)
+			return -EINVAL;
+		n = n * 10 + (v.p[i] - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+int http1_parse_head(const char *buf, size_t len, struct http1_head *h)
+{
+	const char *p = buf, *end = buf + len, *eol;
+	bool first = true;
+
+	memset(h, 0, sizeof(*h));
+	h->content_length = -1;
+	while (p < end) {
+		struct http1_str name, value;
+		const char *colon;
+		size_t llen;
+
+		eol = memchr(p, '\n', end - p);
+		if (!eol)
+			return -EINVAL;
+		llen = eol - p;
+		if (llen && p[llen - 1] == '\r')
+			llen--;
+		if (first) {
+			if (parse_start_line(p, llen, h))
+				return -EINVAL;
+			first = false;
+		} else if (llen == 0) {
+			return 0; /* the blank line ends the head */
+		} else {
+			colon = memchr(p, ':', llen);
+			if (!colon || colon == p)
+				return -EINVAL;
+			name = (struct http1_str){ p, colon - p };
+			value = trim(colon + 1, p + llen - colon - 1);
+			if (str_ieq(name, "host"))
+				h->host = value;
+			else if (str_ieq(name, "user-agent"))
+				h->user_agent = value;
+			else if (str_ieq(name, "traceparent"))
+				h->traceparent = value;
+			else if (str_ieq(name, "tracestate"))
+				h->tracestate = value;
+			else if (str_ieq(name, "content-length")) {
+				if (parse_content_length(value, &h->content_length))
+					return -EINVAL;
+			} else if (str_ieq(name, "transfer-encoding"))
+				h->chunked = str_has_token(value, "chunked");
+			else if (str_ieq(name, "connection")) {
+				h->conn_close = str_has_token(value, "close");
+				h->upgrade = str_has_token(value, "upgrade");
+			}
+		}
+		p = eol + 1;
+	}
+	return -EINVAL;
+}
+
+void http1_parser__init(struct http1_parser *p, const struct http1_callbacks *cb, void *ctx)
+{
+	memset(p, 0, sizeof(*p));
+	p->state = HTTP1_S_HEAD;
+	p->cb = cb;
+	p->ctx = ctx;
+}
+
+void http1_parser__free(struct http1_parser *p)
+{
+	if (!p)
+		return;
+	free(p->head);
+	p->head = NULL;
+	p->head_len = p->head_cap = 0;
+}
+
+static void complete(struct http1_parser *p, uint64_t ts)
+{
+	p->state = HTTP1_S_HEAD;
+	p->mid_message = false;
+	p->head_len = 0;
+	p->cb->on_complete(p->ctx, ts);
+}
+
+static void lose(struct http1_parser *p)
+{
+	bool was_mid = p->mid_message;
+
+	p->state = HTTP1_S_LOST;
+	p->mid_message = false;
+	p->head_len = 0;
+	if (was_mid && p->cb->on_lost)
+		p->cb->on_lost(p->ctx);
+}
+
+static enum http1_body default_body(const struct http1_head *h)
+{
+	if (h->request) {
+		if (h->chunked)
+			return HTTP1_BODY_CHUNKED;
+		return h->content_length > 0 ? HTTP1_BODY_LENGTH : HTTP1_BODY_NONE;
+	}
+	if (h->status == 101)
+		return HTTP1_BODY_TUNNEL;
+	if (h->status == 204 || h->status == 304)
+		return HTTP1_BODY_NONE;
+	if (h->chunked)
+		return HTTP1_BODY_CHUNKED;
+	if (h->content_length >= 0)
+		return h->content_length > 0 ? HTTP1_BODY_LENGTH : HTTP1_BODY_NONE;
+	return HTTP1_BODY_UNTIL_CLOSE;
+}
+
+/* A whole head is in buf: parse it and set up body framing. */
+static int dispatch_head(struct http1_parser *p, const char *buf, size_t len, uint64_t ts)
+{
+	struct http1_head h;
+	enum http1_body body;
+
+	if (http1_parse_head(buf, len, &h))
+		return -EINVAL;
+	/* interim responses (100 Continue, 103 Early Hints) precede the real one */
+	if (!h.request && h.status >= 100 && h.status < 200 && h.status != 101) {
+		p->mid_message = false;
+		p->state = HTTP1_S_HEAD;
+		return 0;
+	}
+	body = default_body(&h);
+	p->cb->on_head(p->ctx, &h, p->head_ts, &body);
+	switch (body) {
+	case HTTP1_BODY_NONE:
+		complete(p, ts);
+		break;
+	case HTTP1_BODY_LENGTH:
+		p->remaining = h.content_length > 0 ? h.content_length : 0;
+		p->state = HTTP1_S_BODY_LENGTH;
+		if (!p->remaining)
+			complete(p, ts);
+		break;
+	case HTTP1_BODY_CHUNKED:
+		p->state = HTTP1_S_BODY_CHUNKED;
+		p->chunk_state = CH_SIZE;
+		p->remaining = 0;
+		p->line_len = 0;
+		break;
+	case HTTP1_BODY_UNTIL_CLOSE:
+		p->state = HTTP1_S_BODY_UNTIL_CLOSE;
+		break;
+	case HTTP1_BODY_TUNNEL:
+		complete(p, ts);
+		p->state = HTTP1_S_TUNNEL;
+		break;
+	}
+	return 0;
+}
+
+static const uint8_t *find_head_end(const uint8_t *d, size_t n)
+{
+	const uint8_t *e = memmem(d, n, "\r\n\r\n", 4);
+
+	return e ? e + 4 : NULL;
+}
+
+static int head_append(struct http1_parser *p, const uint8_t *d, size_t n)
+{
+	if (p->head_len + n > HTTP1_MAX_HEAD)
+		return -E2BIG;
+	if (p->head_len + n > p->head_cap) {
+		size_t cap = p->head_cap ? p->head_cap * 2 : 1024;
+		char *nb;
+
+		while (cap < p->head_len + n)
+			cap *= 2;
+		nb = realloc(p->head, cap);
+		if (!nb)
+			return -ENOMEM;
+		p->head = nb;
+		p->head_cap = cap;
+	}
+	memcpy(p->head + p->head_len, d, n);
+	p->head_len += n;
+	return 0;
+}
+
+/* Returns bytes consumed, or -1 when framing is lost. */
+static ssize_t consume_head(struct http1_parser *p, const uint8_t *d, size_t n, uint64_t ts)
+{
+	const uint8_t *end;
+	size_t old, from;
+
+	if (!p->mid_message) {
+		/* skip stray CRLFs between messages (allowed by RFC 9112 §2.2) */
+		size_t skip = 0;
+
+		while (skip < n && (d[skip] == '\r' || d[skip] == '\n'))
+			skip++;
+		if (skip)
+			return skip;
+		if (n >= 8 && !http1_is_message_start(d, n))
+			return -1;
+		p->mid_message = true;
+		p->head_ts = ts;
+	}
+	if (!p->head_len) {
+		end = find_head_end(d, n);
+		if (end)
+			return dispatch_head(p, (const char *)d, end - d, ts) ? -1 : end - d;
+		return head_append(p, d, n) ? -1 : (ssize_t)n;
+	}
+	/* carried-over head: the terminator may straddle the two pieces */
+	old = p->head_len;
+	from = old >= 3 ? old - 3 : 0;
+	if (head_append(p, d, n > HTTP1_MAX_HEAD - old ? HTTP1_MAX_HEAD - old : n))
+		return -1;
+	end = find_head_end((const uint8_t *)p->head + from, p->head_len - from);
+	if (!end)
+		return p->head_len == HTTP1_MAX_HEAD ? -1 : (ssize_t)n;
+	{
+		size_t head_total = end - (const uint8_t *)p->head;
+		ssize_t used = head_total - old;
+
+		p->head_len = 0;
+		return dispatch_head(p, p->head, head_total, ts) ? -1 : used;
+	}
+}
+
+/* Returns bytes consumed, or -1 when framing is lost. */
+static ssize_t consume_chunked(struct http1_parser *p, const uint8_t *d, size_t n, uint64_t ts)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = d[i];
+
+		switch (p->chunk_state) {
+		case CH_SIZE: {
+			int v = c >= '0' && c <= '9' ? c - '0' :
+				(c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+
+			if (v >= 0) {
+				if (p->remaining >> 40)
+					return -1;
+				p->remaining = p->remaining * 16 + v;
+				p->line_len++;
+				i++;
+				break;
+			}
+			if (!p->line_len)
+				return -1;
+			p->chunk_state = CH_EXT;
+			break;
+		}
+		case CH_EXT:
+			i++;
+			if (c != '\n')
+				break;
+			p->line_len = 0;
+			p->chunk_state = p->remaining ? CH_DATA : CH_TRAILER;
+			break;
+		case CH_DATA: {
+			size_t k = p->remaining < n - i ? p->remaining : n - i;
+
+			i += k;
+			p->remaining -= k;
+			if (!p->remaining)
+				p->chunk_state = CH_DATA_END;
+			break;
+		}
+		case CH_DATA_END:
+			i++;
+			if (c == '\n') {
+				p->chunk_state = CH_SIZE;
+				p->line_len = 0;
+			} else if (c != '\r') {
+				return -1;
+			}
+			break;
+		case CH_TRAILER:
+			i++;
+			if (c == '\n') {
+				if (!p->line_len) {
+					complete(p, ts);
+					return i;
+				}
+				p->line_len = 0;
+			} else if (c != '\r') {
+				p->line_len++;
+			}
+			break;
+		}
+	}
+	return i;
+}
+
+/* total - captured bytes went by without being captured. */
+static void skip_uncaptured(struct http1_parser *p, uint64_t n, uint64_t ts)
+{
+	switch (p->state) {
+	case HTTP1_S_HEAD:
+		/* a head we cannot read, or the start of one */
+		p->mid_message = p->mid_message || p->head_len;
+		lose(p);
+		return;
+	case HTTP1_S_BODY_LENGTH:
+		if (n <= p->remaining) {
+			p->remaining -= n;
+			if (!p->remaining)
+				complete(p, ts);
+			return;
+		}
+		/* the next message started inside the uncaptured bytes */
+		complete(p, ts);
+		lose(p);
+		return;
+	case HTTP1_S_BODY_CHUNKED:
+		if (p->chunk_state == CH_DATA && n <= p->remaining) {
+			p->remaining -= n;
+			if (!p->remaining)
+				p->chunk_state = CH_DATA_END;
+			return;
+		}
+		lose(p);
+		return;
+	case HTTP1_S_BODY_UNTIL_CLOSE:
+	case HTTP1_S_TUNNEL:
+	case HTTP1_S_LOST:
+		return;
+	}
+}
+
+void http1_parser__feed(struct http1_parser *p, const uint8_t *data, size_t captured,
+			size_t total, uint64_t ts)
+{
+	size_t i = 0;
+
+	if (captured > total)
+		captured = total;
+	if (p->state == HTTP1_S_LOST) {
+		if (!captured || !http1_is_message_start(data, captured))
+			return;
+		p->state = HTTP1_S_HEAD;
+		p->mid_message = false;
+		p->head_len = 0;
+	}
+	while (i < captured) {
+		ssize_t used = 0;
+		size_t k;
+
+		switch (p->state) {
+		case HTTP1_S_HEAD:
+			used = consume_head(p, data + i, captured - i, ts);
+			break;
+		case HTTP1_S_BODY_LENGTH:
+			k = p->remaining < captured - i ? p->remaining : captured - i;
+			p->remaining -= k;
+			used = k;
+			if (!p->remaining)
+				complete(p, ts);
+			break;
+		case HTTP1_S_BODY_CHUNKED:
+			used = consume_chunked(p, data + i, captured - i, ts);
+			break;
+		case HTTP1_S_BODY_UNTIL_CLOSE:
+		case HTTP1_S_TUNNEL:
+		case HTTP1_S_LOST:
+			return;
+		}
+		if (used < 0) {
+			lose(p);
+			return;
+		}
+		i += used;
+	}
+	if (total > captured)
+		skip_uncaptured(p, total - captured, ts);
+}
+
+void http1_parser__gap(struct http1_parser *p)
+{
+	if (p->state == HTTP1_S_TUNNEL)
+		return;
+	p->mid_message = p->mid_message || p->state != HTTP1_S_HEAD;
+	lose(p);
+}
+
+void http1_parser__close(struct http1_parser *p, uint64_t ts)
+{
+	if (p->state == HTTP1_S_BODY_UNTIL_CLOSE)
+		complete(p, ts);
+	else if (p->mid_message)
+		lose(p);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The span model: what the agent exports, named and attributed by OTel semantic conventions. */
+#ifndef ZT_SPAN_H
+#define ZT_SPAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPAN_MAX_ATTRS 24
+
+/* Values are OTLP's SpanKind and StatusCode enums, so they are exported as they are. */
+enum span_kind { SPAN_KIND_SERVER = 2, SPAN_KIND_CLIENT = 3 };
+enum span_status { SPAN_STATUS_UNSET = 0, SPAN_STATUS_OK = 1, SPAN_STATUS_ERROR = 2 };
+
+enum attr_type { ATTR_STR, ATTR_INT, ATTR_BOOL };
+
+struct attr {
+	const char *key; /* a string literal: keys are the semantic conventions' names */
+	enum attr_type type;
+	union {
+		char *str;
+		int64_t i;
+		bool b;
+	};
+};
+
+struct span_ctx {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+};
+
+struct process;
+
+struct span {
+	struct span_ctx ctx;
+	uint8_t parent_id[8];
+	bool has_parent;
+	bool incomplete; /* a capture gap or an early close: timing or fields may be partial */
+	uint8_t trace_flags;
+	char *trace_state;
+	enum span_kind kind;
+	char *name;
+	uint64_t start_ns; /* unix ns */
+	uint64_t end_ns;
+	enum span_status status;
+	struct attr attrs[SPAN_MAX_ATTRS];
+	int nattrs;
+	struct process *proc; /* holds a reference */
+	uint64_t active_key;   /* server spans: (pid, tid) that made it active, for the correlator */
+	struct span *next;    /* queue link */
+};
+
+struct span *span__new(void);
+void span__free(struct span *s);
+int span__set_name(struct span *s, const char *name);
+int span__set_str(struct span *s, const char *key, const char *val, size_t len);
+int span__set_int(struct span *s, const char *key, int64_t val);
+int span__set_bool(struct span *s, const char *key, bool val);
+const struct attr *span__attr(const struct span *s, const char *key);
+void span__set_process(struct span *s, struct process *p);
+
+void hex_encode(const uint8_t *in, size_t n, char *out);
+
+#endif

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "conn.h"
+#include "correlate.h"
+#include "log.h"
+#include "proc.h"
+#include "span.h"
+#include "tracer.h"
+
+static int64_t clock_offset(void)
+{
+	struct timespec mono, real;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	return ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000LL + (real.tv_nsec - mono.tv_nsec);
+}
+
+struct tracer *tracer__new(const struct tracer_opts *opts)
+{
+	struct tracer *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->sink = opts->sink;
+	t->sink_ctx = opts->sink_ctx;
+	t->filter = opts->filter;
+	t->mono_to_unix_ns = clock_offset();
+	t->procs = proc_table__new(opts->proc_root ? opts->proc_root : "/proc", 1024);
+	t->conns = conn_table__new(t, opts->max_conns ? opts->max_conns : 16384);
+	t->corr = correlator__new(4096);
+	if (!t->procs || !t->conns || !t->corr) {
+		tracer__free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return t;
+}
+
+void tracer__free(struct tracer *t)
+{
+	if (!t)
+		return;
+	conn_table__free(t->conns);
+	correlator__free(t->corr);
+	proc_table__free(t->procs);
+	free(t);
+}
+
+uint64_t tracer__unix_ns(const struct tracer *t, uint64_t mono_ns)
+{
+	return mono_ns + t->mono_to_unix_ns;
+}
+
+void tracer__emit(struct tracer *t, struct span *s)
+{
+	if (t->sink)
+		t->sink(t->sink_ctx, s);
+	else
+		span__free(s);
+}
+
+void tracer__tick(struct tracer *t)
+{
+	/* wall clock steps (NTP) must not skew span times for long */
+	t->mono_to_unix_ns = clock_offset();
+}
+
+void tracer__flush(struct tracer *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	conn_table__close_all(t->conns, (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec);
+}
+
+static int handle_data(struct tracer *t, const struct zt_data_event *ev, size_t len)
+{
+	struct conn *c;
+
+	if (len < sizeof(*ev) || sizeof(*ev) + ev->captured > len)
+		return -EINVAL;
+	c = conn_table__get(t->conns, &ev->conn, &ev->tuple, ev->role);
+	if (!c)
+		return -ENOMEM;
+	conn__feed(c, ev, (const uint8_t *)(ev + 1));
+	return 0;
+}
+
+static void handle_close(struct tracer *t, const struct zt_conn_event *ev)
+{
+	struct conn *c = conn_table__find(t->conns, &ev->conn);
+
+	if (c)
+		conn_table__close(t->conns, c, ev->hdr.ts);
+}
+
+int tracer__handle(struct tracer *t, const void *data, size_t len)
+{
+	const struct zt_event_header *h = data;
+	int err = 0;
+
+	t->stats.events++;
+	if (len < sizeof(*h) || h->len > len) {
+		t->stats.bad_events++;
+		return -EINVAL;
+	}
+	switch (h->type) {
+	case ZT_EV_DATA:
+		err = handle_data(t, data, len);
+		break;
+	case ZT_EV_CONN_CLOSE:
+		if (len < sizeof(struct zt_conn_event)) {
+			err = -EINVAL;
+			break;
+		}
+		handle_close(t, data);
+		break;
+	case ZT_EV_PROC_EXEC: {
+		const struct zt_proc_event *pe = data;
+		char comm[ZT_COMM_LEN + 1], file[ZT_FILENAME_LEN + 1];
+
+		if (len < sizeof(*pe)) {
+			err = -EINVAL;
+			break;
+		}
+		/* a new program: new name, new resource */
+		snprintf(comm, sizeof(comm), "%.*s", ZT_COMM_LEN, pe->comm);
+		snprintf(file, sizeof(file), "%.*s", ZT_FILENAME_LEN, pe->filename);
+		proc_table__exec(t->procs, h->pid, comm, file);
+		break;
+	}
+	case ZT_EV_PROC_EXIT:
+		conn_table__close_pid(t->conns, h->pid, h->ts, t->forget, t->forget_ctx);
+		proc_table__forget(t->procs, h->pid);
+		break;
+	default:
+		err = -EINVAL;
+	}
+	if (err == -EINVAL)
+		t->stats.bad_events++;
+	return err;
+}
