@@ -63,6 +63,8 @@ static __always_inline void sock_tuple(struct sock *sk, struct zt_tuple *t)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
+	/* t may be reused scratch memory: an IPv4 address fills only 4 of the 16 bytes */
+	__builtin_memset(t, 0, sizeof(*t));
 	t->family = family;
 	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));

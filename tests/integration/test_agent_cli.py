@@ -1,0 +1,66 @@
+"""The agent's command line and start-up errors: one clear sentence and a non-zero exit."""
+import os
+import subprocess
+
+from conftest import AGENT
+
+
+def run(args, env=None, prefix=()):
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ZEROTRACE_"))}
+    e.update(env or {})
+    return subprocess.run(list(prefix) + [AGENT] + args, env=e, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_help_and_version():
+    r = run(["--help"])
+    assert r.returncode == 0 and "--otlp-file" in r.stdout and "--hooks" in r.stdout
+    r = run(["--version"])
+    assert r.returncode == 0 and r.stdout.startswith("zerotrace ")
+
+
+def test_bad_flags_and_values():
+    for args, text in [(["--bogus"], "unrecognized option"),
+                       (["--port", "0"], "bad value '0' for select.ports"),
+                       (["--hooks", "uprobe"], "expected auto, tracepoint or kprobe"),
+                       (["--capture-bytes", "10"], "capture.payload_bytes"),
+                       (["-c", "/nonexistent.yaml"], "cannot read config file /nonexistent.yaml")]:
+        r = run(args)
+        assert r.returncode == 2, args
+        assert text in r.stderr, (args, r.stderr)
+
+
+def test_bad_environment():
+    r = run([], env={"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    assert r.returncode == 2 and "not supported" in r.stderr
+    r = run([], env={"OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4318"})
+    assert r.returncode == 2 and "expected an http(s) URL" in r.stderr
+
+
+def test_not_root():
+    r = run([], prefix=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "--inh-caps=-all", "--bounding-set=-all"])
+    assert r.returncode == 1
+    assert "needs root, or CAP_BPF and CAP_PERFMON" in r.stderr
+
+
+def test_mounts_tracefs_itself(agent_factory):
+    subprocess.run(["umount", "-l", "/sys/kernel/tracing"], capture_output=True)
+    assert not os.path.exists("/sys/kernel/tracing/events/syscalls")
+    a = agent_factory()
+    assert "mounted tracefs on /sys/kernel/tracing" in a.stderr()
+    assert os.path.exists("/sys/kernel/tracing/events/syscalls")
+    assert a.stop() == 0
+
+
+def test_sd_notify_ready(agent_factory, tmp_path):
+    import socket
+    path = str(tmp_path / "notify.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(60)
+    a = agent_factory(env_extra={"NOTIFY_SOCKET": path})
+    assert s.recv(100) == b"READY=1"
+    assert a.stop() == 0
+    assert s.recv(100) == b"STOPPING=1"
+    assert "final stats" in a.stderr()
