@@ -1,8 +1,10 @@
 # zerotrace — build, test, package.
 #   make            build/zerotrace (BPF object embedded through a bpftool skeleton)
-#   make deps       install the Debian packages the build and the tests need
-#   make test       unit tests (cmocka) and integration tests (pytest, as root, real Jaeger)
-#   make check      the same as test, plus the format check
+#   make deps       install the Debian packages the build and the tests need, build Jaeger
+#   make run        deps, build, run the agent (traces on the terminal unless an OTLP
+#                   endpoint is set: OTEL_EXPORTER_OTLP_ENDPOINT=http://host:4318)
+#   make test       deps, unit tests (cmocka), integration tests (pytest, as root, real Jaeger)
+#   make check      format check, then test
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 ARCH       ?= $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
 BUILD      := build
@@ -13,7 +15,7 @@ PROTOC_C   ?= protoc-c
 
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	      -D_GNU_SOURCE -DZT_VERSION='"$(VERSION)"' -I$(BUILD) -Iuser -Ibpf
+	      -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf
 LDLIBS     := -lbpf -lelf -lz -lprotobuf-c -lcurl -lyaml -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Wno-unused-parameter \
 	      -Werror -Ivmlinux/$(ARCH) -Ibpf
@@ -29,7 +31,7 @@ HDRS       := $(wildcard user/*.h user/proto/*.h user/export/*.h) bpf/events.h
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test test-unit test-integration check format clean accuracy bench
+.PHONY: all deps run test test-unit test-integration check format clean
 all: $(BUILD)/zerotrace
 
 $(BUILD):
@@ -51,6 +53,13 @@ $(BUILD)/user/%.o: user/%.c $(HDRS) $(PROTO_GEN) $(BUILD)/zerotrace.skel.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# only version.o sees the version, so a new commit does not rebuild everything
+$(BUILD)/user/version.o: user/version.c $(HDRS) FORCE
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DZT_VERSION='"$(VERSION)"' -c $< -o $@
+
+FORCE:
+
 $(BUILD)/zerotrace: $(BUILD)/user/main.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
@@ -65,14 +74,22 @@ test-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 test-integration: $(BUILD)/zerotrace
-	python3 -m pytest -v tests/integration
+	python3 -m pytest -v -p no:cacheprovider tests/integration
 
-test: test-unit test-integration
+run:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	./$(BUILD)/zerotrace $(ARGS)
+
+test:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-integration
 
 check: format test
 
 format:
-	clang-format --dry-run -Werror $(wildcard user/*.[ch] user/proto/*.[ch] user/export/*.[ch])
+	clang-format --dry-run -Werror $(wildcard user/*.[ch] user/proto/*.[ch] user/export/*.[ch] bpf/*.[ch] tests/unit/*.c)
 
 clean:
 	rm -rf $(BUILD)

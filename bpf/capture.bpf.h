@@ -9,9 +9,11 @@
 #include "maps.bpf.h"
 #include "sock.bpf.h"
 
-#define ZT_MAX_IOV 8		/* iovecs copied per event; later ones are counted, not shipped */
-#define ZT_MIDSTREAM_TRIES 16	/* events a connection found mid-stream has to show a message start */
-#define ZT_EINPROGRESS 115
+/* iovecs copied per event; later ones are counted, not shipped */
+#define ZT_MAX_IOV 8
+/* events a connection found mid-stream gets to show a message start */
+#define ZT_MIDSTREAM_TRIES 16
+#define ZT_EINPROGRESS	   115
 
 struct iovec_user {
 	__u64 base;
@@ -23,7 +25,7 @@ struct iovec_user {
 static __always_inline struct conn_state *conn_get(__u32 tgid, int fd, struct sock *sk, __u8 role,
 						   bool fresh)
 {
-	struct conn_key key = { .tgid = tgid, .fd = fd };
+	struct conn_key key = {.tgid = tgid, .fd = fd};
 	struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
 	struct conn_state init = {};
 
@@ -302,7 +304,7 @@ static __always_inline void handle_sendfile_enter(int out_fd)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct inflight in = {};
-	struct conn_key key = { .tgid = pid_tgid >> 32, .fd = out_fd };
+	struct conn_key key = {.tgid = pid_tgid >> 32, .fd = out_fd};
 	struct conn_state *cs;
 	struct sock *sk;
 
@@ -348,7 +350,7 @@ out:
 static __always_inline void handle_connect_enter(int fd)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct inflight in = { .kind = INFLIGHT_CONNECT, .fd = fd };
+	struct inflight in = {.kind = INFLIGHT_CONNECT, .fd = fd};
 
 	if (!pid_is_watched(pid_tgid >> 32))
 		return;
@@ -387,7 +389,7 @@ static __always_inline void handle_accept_exit(long ret)
 static __always_inline void handle_close(int fd)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct conn_key key = { .tgid = pid_tgid >> 32, .fd = fd };
+	struct conn_key key = {.tgid = pid_tgid >> 32, .fd = fd};
 	struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
 	struct zt_conn_event ev = {};
 

@@ -15,8 +15,8 @@
 
 /* Largest payload prefix one data event can carry; the runtime limit (rodata capture_bytes)
  * may be lower. A power of two so that BPF code can bound lengths with a mask. */
-#define ZT_MAX_CAPTURE 8192
-#define ZT_CAPTURE_MASK (ZT_MAX_CAPTURE - 1)
+#define ZT_MAX_CAPTURE	   8192
+#define ZT_CAPTURE_MASK	   (ZT_MAX_CAPTURE - 1)
 #define ZT_DEFAULT_CAPTURE 4096
 
 enum zt_event_type {
@@ -85,13 +85,13 @@ struct zt_data_event {
 	struct zt_event_header hdr;
 	struct zt_conn_id conn;
 	struct zt_tuple tuple;
-	__u64 seq;	   /* TCP sequence number of the first byte (write_seq / copied_seq) */
-	__u32 bytes;	   /* bytes the syscall moved (writes: requested at entry) */
-	__u32 captured;	   /* payload bytes that follow */
-	__u8 dir;	   /* enum zt_direction */
-	__u8 role;	   /* enum zt_role */
-	__u8 proto;	   /* enum zt_proto */
-	__u8 flags;	   /* ZT_DATA_F_* */
+	__u64 seq;	/* TCP sequence number of the first byte (write_seq / copied_seq) */
+	__u32 bytes;	/* bytes the syscall moved (writes: requested at entry) */
+	__u32 captured; /* payload bytes that follow */
+	__u8 dir;	/* enum zt_direction */
+	__u8 role;	/* enum zt_role */
+	__u8 proto;	/* enum zt_proto */
+	__u8 flags;	/* ZT_DATA_F_* */
 	__u32 pad;
 	/* followed by `captured` payload bytes */
 };
@@ -106,7 +106,7 @@ struct zt_conn_event {
 
 /* exec carries the names too: a short-lived process can be gone from /proc before the agent
  * reads it, and its spans still need a service name. */
-#define ZT_COMM_LEN 16
+#define ZT_COMM_LEN	16
 #define ZT_FILENAME_LEN 128
 
 struct zt_proc_event {

@@ -6,10 +6,10 @@
 #include "events.h"
 
 /* Set by the agent before load (struct zerotrace_bpf::rodata). */
-const volatile __u32 self_tgid = 0;		 /* the agent: never traced */
+const volatile __u32 self_tgid = 0;			 /* the agent: never traced */
 const volatile __u32 capture_bytes = ZT_DEFAULT_CAPTURE; /* payload prefix per event */
-const volatile bool filter_pids = false;	 /* only pids in watched_pids */
-const volatile __u64 wakeup_bytes = 0;		 /* 0: wake the reader on every event */
+const volatile bool filter_pids = false;		 /* only pids in watched_pids */
+const volatile __u64 wakeup_bytes = 0;			 /* 0: wake the reader on every event */
 
 /* Connection state per (tgid, fd). Written by every socket hook, read by them too; the agent
  * deletes entries of processes that exit (their fds close without close()). LRU so a leak can
@@ -20,11 +20,11 @@ struct conn_key {
 };
 
 struct conn_state {
-	__u64 gen;   /* bpf_ktime_get_ns() when first seen: unique per connection lifetime */
-	__u64 sk;    /* struct sock address, to notice an fd now naming another socket */
-	__u8 role;   /* enum zt_role */
-	__u8 proto;  /* enum zt_proto */
-	__u8 tries;  /* data events left to classify a connection joined mid-stream */
+	__u64 gen;  /* bpf_ktime_get_ns() when first seen: unique per connection lifetime */
+	__u64 sk;   /* struct sock address, to notice an fd now naming another socket */
+	__u8 role;  /* enum zt_role */
+	__u8 proto; /* enum zt_proto */
+	__u8 tries; /* data events left to classify a connection joined mid-stream */
 	__u8 pad[5];
 };
 
@@ -43,9 +43,9 @@ enum inflight_kind {
 };
 
 struct inflight {
-	__u64 buf;    /* user buffer, or struct iovec array when iovcnt > 0 */
+	__u64 buf; /* user buffer, or struct iovec array when iovcnt > 0 */
 	__u64 sk;
-	__u64 seq;    /* copied_seq / write_seq at entry */
+	__u64 seq; /* copied_seq / write_seq at entry */
 	__u32 iovcnt;
 	__s32 fd;
 	__u8 kind;

@@ -7,12 +7,12 @@
 #include <bpf/bpf_core_read.h>
 #include "events.h"
 
-#define ZT_AF_INET 2
-#define ZT_AF_INET6 10
+#define ZT_AF_INET     2
+#define ZT_AF_INET6    10
 #define ZT_SOCK_STREAM 1
 #define ZT_IPPROTO_TCP 6
-#define ZT_S_IFMT 00170000
-#define ZT_S_IFSOCK 0140000
+#define ZT_S_IFMT      00170000
+#define ZT_S_IFSOCK    0140000
 
 /* fd of the current task → struct sock, or NULL unless it is a TCP socket over IPv4/IPv6.
  * Everything read from the sock later is trusted only because of these checks. */

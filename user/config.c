@@ -58,9 +58,18 @@ static int set_base_endpoint(struct config *c, const char *v)
 	return err;
 }
 
-static int set_headers(struct config *c, const char *v) { return set_str(&c->headers, v); }
-static int set_otlp_file(struct config *c, const char *v) { return set_str(&c->otlp_file, v); }
-static int set_resource(struct config *c, const char *v) { return set_str(&c->resource_attrs, v); }
+static int set_headers(struct config *c, const char *v)
+{
+	return set_str(&c->headers, v);
+}
+static int set_otlp_file(struct config *c, const char *v)
+{
+	return set_str(&c->otlp_file, v);
+}
+static int set_resource(struct config *c, const char *v)
+{
+	return set_str(&c->resource_attrs, v);
+}
 
 static int set_protocol(struct config *c, const char *v)
 {
@@ -80,13 +89,34 @@ static int set_compression(struct config *c, const char *v)
 	return 0;
 }
 
-static int set_timeout(struct config *c, const char *v) { return parse_u32(v, 1, 600000, &c->timeout_ms); }
-static int set_queue(struct config *c, const char *v) { return parse_u32(v, 1, 1 << 22, &c->queue_size); }
-static int set_batch(struct config *c, const char *v) { return parse_u32(v, 1, 1 << 16, &c->batch_size); }
-static int set_batch_delay(struct config *c, const char *v) { return parse_u32(v, 1, 60000, &c->batch_delay_ms); }
-static int set_capture(struct config *c, const char *v) { return parse_u32(v, 64, ZT_MAX_CAPTURE, &c->capture_bytes); }
-static int set_max_conns(struct config *c, const char *v) { return parse_u32(v, 16, 1 << 22, &c->max_conns); }
-static int set_stats_interval(struct config *c, const char *v) { return parse_u32(v, 0, 86400, &c->stats_interval_s); }
+static int set_timeout(struct config *c, const char *v)
+{
+	return parse_u32(v, 1, 600000, &c->timeout_ms);
+}
+static int set_queue(struct config *c, const char *v)
+{
+	return parse_u32(v, 1, 1 << 22, &c->queue_size);
+}
+static int set_batch(struct config *c, const char *v)
+{
+	return parse_u32(v, 1, 1 << 16, &c->batch_size);
+}
+static int set_batch_delay(struct config *c, const char *v)
+{
+	return parse_u32(v, 1, 60000, &c->batch_delay_ms);
+}
+static int set_capture(struct config *c, const char *v)
+{
+	return parse_u32(v, 64, ZT_MAX_CAPTURE, &c->capture_bytes);
+}
+static int set_max_conns(struct config *c, const char *v)
+{
+	return parse_u32(v, 16, 1 << 22, &c->max_conns);
+}
+static int set_stats_interval(struct config *c, const char *v)
+{
+	return parse_u32(v, 0, 86400, &c->stats_interval_s);
+}
 
 static int set_ringbuf(struct config *c, const char *v)
 {
@@ -112,7 +142,10 @@ static int set_hooks(struct config *c, const char *v)
 	return 0;
 }
 
-static int set_log_level(struct config *c, const char *v) { return log_level_parse(v, &c->log_level); }
+static int set_log_level(struct config *c, const char *v)
+{
+	return log_level_parse(v, &c->log_level);
+}
 
 static int add_pid(struct config *c, const char *v)
 {
@@ -155,28 +188,33 @@ struct option_def {
 };
 
 static const struct option_def options[] = {
-	{ "exporter.endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", set_base_endpoint, "an http(s) URL" },
-	{ "exporter.traces_endpoint", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", set_traces_endpoint, "an http(s) URL" },
-	{ "exporter.headers", "OTEL_EXPORTER_OTLP_HEADERS", set_headers, "key=value pairs" },
-	{ "exporter.traces_headers", "OTEL_EXPORTER_OTLP_TRACES_HEADERS", set_headers, "key=value pairs" },
-	{ "exporter.protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", set_protocol, "http/protobuf" },
-	{ "exporter.traces_protocol", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", set_protocol, "http/protobuf" },
-	{ "exporter.compression", "OTEL_EXPORTER_OTLP_COMPRESSION", set_compression, "gzip or none" },
-	{ "exporter.timeout_ms", "OTEL_EXPORTER_OTLP_TIMEOUT", set_timeout, "milliseconds, 1..600000" },
-	{ "exporter.file", "ZEROTRACE_OTLP_FILE", set_otlp_file, "a file path" },
-	{ "exporter.queue_size", "ZEROTRACE_QUEUE_SIZE", set_queue, "a span count, 1..4194304" },
-	{ "exporter.batch_size", "ZEROTRACE_BATCH_SIZE", set_batch, "a span count, 1..65536" },
-	{ "exporter.batch_delay_ms", "ZEROTRACE_BATCH_DELAY_MS", set_batch_delay, "milliseconds, 1..60000" },
-	{ "resource_attributes", "OTEL_RESOURCE_ATTRIBUTES", set_resource, "key=value pairs" },
-	{ "select.pids", NULL, add_pid, "process ids" },
-	{ "select.ports", NULL, add_port, "TCP ports, 1..65535" },
-	{ "select.exes", NULL, add_exe, "glob patterns" },
-	{ "capture.hooks", "ZEROTRACE_HOOKS", set_hooks, "auto, tracepoint or kprobe" },
-	{ "capture.payload_bytes", "ZEROTRACE_CAPTURE_BYTES", set_capture, "bytes, 64..8192" },
-	{ "capture.max_connections", "ZEROTRACE_MAX_CONNECTIONS", set_max_conns, "a count, 16..4194304" },
-	{ "capture.ringbuf_bytes", "ZEROTRACE_RINGBUF_BYTES", set_ringbuf, "a power of two, 4096..1073741824" },
-	{ "log.level", "ZEROTRACE_LOG_LEVEL", set_log_level, "error, warn, info or debug" },
-	{ "log.stats_interval_s", "ZEROTRACE_STATS_INTERVAL", set_stats_interval, "seconds, 0..86400" },
+    {"exporter.endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", set_base_endpoint, "an http(s) URL"},
+    {"exporter.traces_endpoint", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", set_traces_endpoint,
+     "an http(s) URL"},
+    {"exporter.headers", "OTEL_EXPORTER_OTLP_HEADERS", set_headers, "key=value pairs"},
+    {"exporter.traces_headers", "OTEL_EXPORTER_OTLP_TRACES_HEADERS", set_headers,
+     "key=value pairs"},
+    {"exporter.protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", set_protocol, "http/protobuf"},
+    {"exporter.traces_protocol", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", set_protocol,
+     "http/protobuf"},
+    {"exporter.compression", "OTEL_EXPORTER_OTLP_COMPRESSION", set_compression, "gzip or none"},
+    {"exporter.timeout_ms", "OTEL_EXPORTER_OTLP_TIMEOUT", set_timeout, "milliseconds, 1..600000"},
+    {"exporter.file", "ZEROTRACE_OTLP_FILE", set_otlp_file, "a file path"},
+    {"exporter.queue_size", "ZEROTRACE_QUEUE_SIZE", set_queue, "a span count, 1..4194304"},
+    {"exporter.batch_size", "ZEROTRACE_BATCH_SIZE", set_batch, "a span count, 1..65536"},
+    {"exporter.batch_delay_ms", "ZEROTRACE_BATCH_DELAY_MS", set_batch_delay,
+     "milliseconds, 1..60000"},
+    {"resource_attributes", "OTEL_RESOURCE_ATTRIBUTES", set_resource, "key=value pairs"},
+    {"select.pids", NULL, add_pid, "process ids"},
+    {"select.ports", NULL, add_port, "TCP ports, 1..65535"},
+    {"select.exes", NULL, add_exe, "glob patterns"},
+    {"capture.hooks", "ZEROTRACE_HOOKS", set_hooks, "auto, tracepoint or kprobe"},
+    {"capture.payload_bytes", "ZEROTRACE_CAPTURE_BYTES", set_capture, "bytes, 64..8192"},
+    {"capture.max_connections", "ZEROTRACE_MAX_CONNECTIONS", set_max_conns, "a count, 16..4194304"},
+    {"capture.ringbuf_bytes", "ZEROTRACE_RINGBUF_BYTES", set_ringbuf,
+     "a power of two, 4096..1073741824"},
+    {"log.level", "ZEROTRACE_LOG_LEVEL", set_log_level, "error, warn, info or debug"},
+    {"log.stats_interval_s", "ZEROTRACE_STATS_INTERVAL", set_stats_interval, "seconds, 0..86400"},
 };
 
 const struct option_def *config_option(const char *key)
@@ -260,43 +298,45 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{ "config", required_argument, NULL, 'c' },
-	{ "otlp-file", required_argument, NULL, OPT_OTLP_FILE },
-	{ "otlp-endpoint", required_argument, NULL, OPT_OTLP_ENDPOINT },
-	{ "pid", required_argument, NULL, OPT_PID },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "exe", required_argument, NULL, OPT_EXE },
-	{ "hooks", required_argument, NULL, OPT_HOOKS },
-	{ "capture-bytes", required_argument, NULL, OPT_CAPTURE },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{},
+    {"config", required_argument, NULL, 'c'},
+    {"otlp-file", required_argument, NULL, OPT_OTLP_FILE},
+    {"otlp-endpoint", required_argument, NULL, OPT_OTLP_ENDPOINT},
+    {"pid", required_argument, NULL, OPT_PID},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"exe", required_argument, NULL, OPT_EXE},
+    {"hooks", required_argument, NULL, OPT_HOOKS},
+    {"capture-bytes", required_argument, NULL, OPT_CAPTURE},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {},
 };
 
 void config_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: zerotrace [-c FILE] [--otlp-file PATH] [--otlp-endpoint URL] [--pid N]...\n"
-		"                 [--port N]... [--exe GLOB]... [--hooks auto|tracepoint|kprobe]\n"
-		"                 [--capture-bytes N] [-v] [--help] [--version]\n"
-		"\n"
-		"Traces HTTP requests of uninstrumented processes with eBPF and exports OTLP spans.\n"
-		"With no exporter configured, prints each trace as a tree on stdout.\n"
-		"\n"
-		"  -c, --config FILE      YAML configuration (keys: configs/zerotrace.yaml)\n"
-		"      --otlp-file PATH   append OTLP/JSON export requests to PATH, one per line\n"
-		"      --otlp-endpoint URL  OTLP/HTTP base URL (/v1/traces is appended)\n"
-		"      --pid N            trace only these processes (repeatable)\n"
-		"      --port N           trace only connections with this local or remote port\n"
-		"      --exe GLOB         trace only executables matching GLOB (path or name)\n"
-		"      --hooks MODE       capture path: auto (default), tracepoint or kprobe\n"
-		"      --capture-bytes N  payload bytes captured per socket call (64..8192)\n"
-		"  -v, --verbose          debug logging\n"
-		"\n"
-		"Environment: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,\n"
-		"OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_COMPRESSION,\n"
-		"OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_RESOURCE_ATTRIBUTES, ZEROTRACE_* (see README).\n");
+	fprintf(
+	    f,
+	    "Usage: zerotrace [-c FILE] [--otlp-file PATH] [--otlp-endpoint URL] [--pid N]...\n"
+	    "                 [--port N]... [--exe GLOB]... [--hooks auto|tracepoint|kprobe]\n"
+	    "                 [--capture-bytes N] [-v] [--help] [--version]\n"
+	    "\n"
+	    "Traces HTTP requests of uninstrumented processes with eBPF and exports OTLP spans.\n"
+	    "With no exporter configured, prints each trace as a tree on stdout.\n"
+	    "\n"
+	    "  -c, --config FILE      YAML configuration (keys: configs/zerotrace.yaml)\n"
+	    "      --otlp-file PATH   append OTLP/JSON export requests to PATH, one per line\n"
+	    "      --otlp-endpoint URL  OTLP/HTTP base URL (/v1/traces is appended)\n"
+	    "      --pid N            trace only these processes (repeatable)\n"
+	    "      --port N           trace only connections with this local or remote port\n"
+	    "      --exe GLOB         trace only executables matching GLOB (path or name)\n"
+	    "      --hooks MODE       capture path: auto (default), tracepoint or kprobe\n"
+	    "      --capture-bytes N  payload bytes captured per socket call (64..8192)\n"
+	    "  -v, --verbose          debug logging\n"
+	    "\n"
+	    "Environment: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,\n"
+	    "OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL, "
+	    "OTEL_EXPORTER_OTLP_COMPRESSION,\n"
+	    "OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_RESOURCE_ATTRIBUTES, ZEROTRACE_* (see README).\n");
 }
 
 static int apply_flag(struct config *c, int opt, const char *arg)

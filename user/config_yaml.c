@@ -24,14 +24,16 @@ int config_load_yaml(struct config *cfg, const char *path)
 
 	f = fopen(path, "r");
 	if (!f) {
-		fprintf(stderr, "zerotrace: cannot read config file %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "zerotrace: cannot read config file %s: %s\n", path,
+			strerror(errno));
 		return -EINVAL;
 	}
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
 	for (;;) {
 		if (!yaml_parser_parse(&parser, &ev)) {
-			fprintf(stderr, "zerotrace: %s:%zu: %s\n", path, parser.problem_mark.line + 1,
+			fprintf(stderr, "zerotrace: %s:%zu: %s\n", path,
+				parser.problem_mark.line + 1,
 				parser.problem ? parser.problem : "YAML syntax error");
 			goto cleanup;
 		}
@@ -92,12 +94,11 @@ int config_load_yaml(struct config *cfg, const char *path)
 			}
 			break;
 		}
-		default:
-			break;
+		default: break;
 		}
 		yaml_event_delete(&ev);
 		continue;
-bad:
+	bad:
 		yaml_event_delete(&ev);
 		goto cleanup;
 	}

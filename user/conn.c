@@ -227,7 +227,7 @@ void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *p
 			handle_gap(c, d);
 		} else if (delta < 0) {
 			/* a retried partial write, or a peek: skip what was already parsed */
-			size_t skip = (size_t)-(int64_t)delta;
+			size_t skip = (size_t) - (int64_t)delta;
 
 			if (skip >= total)
 				return;

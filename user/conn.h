@@ -18,7 +18,7 @@ struct pending {
 	bool head_request; /* HEAD: the response has no body */
 	bool connect;
 	uint8_t req_dir;
-	bool responding;   /* its response head has been seen */
+	bool responding; /* its response head has been seen */
 	struct pending *next;
 };
 
@@ -35,9 +35,9 @@ struct conn_dir {
 struct conn {
 	struct zt_conn_id id;
 	struct zt_tuple tuple;
-	uint8_t role;	    /* enum zt_role, as the kernel saw it */
-	uint32_t cur_tid;   /* thread of the event being parsed */
-	uint64_t last_ts;   /* monotonic ns of the last event */
+	uint8_t role;	  /* enum zt_role, as the kernel saw it */
+	uint32_t cur_tid; /* thread of the event being parsed */
+	uint64_t last_ts; /* monotonic ns of the last event */
 	struct conn_dir dir[2];
 	struct pending *pend_head, *pend_tail;
 	uint32_t npending;

@@ -12,7 +12,7 @@ struct active {
 	const struct span *span;
 };
 
-#define SLOT_EMPTY 0
+#define SLOT_EMPTY   0
 #define SLOT_DELETED UINT64_MAX
 
 struct correlator {

@@ -18,7 +18,7 @@
 
 void format_addr(const uint8_t addr[16], uint16_t family, char *out, size_t outsz)
 {
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 	if (family == 10 && !memcmp(addr, v4mapped, 12))
 		inet_ntop(AF_INET, addr + 12, out, outsz);
@@ -35,10 +35,10 @@ static struct http1_str host_only(struct http1_str h)
 		const char *rb = memchr(h.p, ']', h.len);
 
 		if (rb)
-			return (struct http1_str){ h.p + 1, rb - h.p - 1 };
+			return (struct http1_str){h.p + 1, rb - h.p - 1};
 	}
 	colon = memchr(h.p, ':', h.len);
-	return (struct http1_str){ h.p, colon ? (size_t)(colon - h.p) : h.len };
+	return (struct http1_str){h.p, colon ? (size_t)(colon - h.p) : h.len};
 }
 
 static void push_pending(struct conn *c, struct pending *p)
@@ -190,8 +190,7 @@ static struct pending *responding(struct conn *c, uint8_t dir)
 	return NULL;
 }
 
-static void on_head(void *ctx, const struct http1_head *h, uint64_t start_ts,
-		    enum http1_body *body)
+static void on_head(void *ctx, const struct http1_head *h, uint64_t start_ts, enum http1_body *body)
 {
 	struct conn_dir *cd = ctx;
 	struct conn *c = cd->conn;
@@ -255,9 +254,9 @@ static void on_lost(void *ctx)
 }
 
 const struct http1_callbacks http_span_callbacks = {
-	.on_head = on_head,
-	.on_complete = on_complete,
-	.on_lost = on_lost,
+    .on_head = on_head,
+    .on_complete = on_complete,
+    .on_lost = on_lost,
 };
 
 void httpspan__lost_request(struct conn *c, uint8_t dir)

@@ -14,10 +14,10 @@ static const struct {
 	const char *name;
 	int syslog_prio;
 } levels[] = {
-	[LOG_LVL_ERROR] = { "error", 3 },
-	[LOG_LVL_WARN] = { "warn", 4 },
-	[LOG_LVL_INFO] = { "info", 6 },
-	[LOG_LVL_DEBUG] = { "debug", 7 },
+    [LOG_LVL_ERROR] = {"error", 3},
+    [LOG_LVL_WARN] = {"warn", 4},
+    [LOG_LVL_INFO] = {"info", 6},
+    [LOG_LVL_DEBUG] = {"debug", 7},
 };
 
 void log_set_level(enum log_level level)

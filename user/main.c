@@ -15,6 +15,7 @@
 #include "probe.h"
 #include "span.h"
 #include "tracer.h"
+#include "version.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -84,13 +85,13 @@ static bool any_loss(struct probe *p, struct tracer *t, struct exporter *e)
 static struct exporter *make_exporter(const struct config *cfg)
 {
 	struct exporter_opts eo = {
-		.headers = cfg->headers,
-		.resource_attrs = cfg->resource_attrs,
-		.gzip = cfg->gzip,
-		.queue_size = cfg->queue_size,
-		.batch_size = cfg->batch_size,
-		.batch_delay_ms = cfg->batch_delay_ms,
-		.timeout_ms = cfg->timeout_ms,
+	    .headers = cfg->headers,
+	    .resource_attrs = cfg->resource_attrs,
+	    .gzip = cfg->gzip,
+	    .queue_size = cfg->queue_size,
+	    .batch_size = cfg->batch_size,
+	    .batch_delay_ms = cfg->batch_delay_ms,
+	    .timeout_ms = cfg->timeout_ms,
 	};
 
 	if (cfg->otlp_file) {
@@ -117,7 +118,7 @@ int main(int argc, char **argv, char **envp)
 	struct probe *probe = NULL;
 	struct features feat;
 	struct config cfg;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	uint64_t last_tick, last_stats;
 	int err = 1;
 
@@ -131,7 +132,7 @@ int main(int argc, char **argv, char **envp)
 		return 0;
 	}
 	if (cfg.show_version) {
-		printf("zerotrace %s\n", ZT_VERSION);
+		printf("zerotrace %s\n", zt_version);
 		config_free(&cfg);
 		return 0;
 	}

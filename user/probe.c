@@ -13,15 +13,15 @@
 #include "probe.h"
 #include "zerotrace.skel.h"
 
-#define TRACEFS "/sys/kernel/tracing"
+#define TRACEFS		"/sys/kernel/tracing"
 #define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
 
 const char *const drop_reason_names[ZT_DROP_MAX] = {
-	[ZT_DROP_RINGBUF_FULL] = "ringbuf_full",
-	[ZT_DROP_PAYLOAD_TRUNCATED] = "payload_truncated",
-	[ZT_DROP_CONN_MAP_FULL] = "conn_map_full",
-	[ZT_DROP_ARGS_MAP_FULL] = "inflight_map_full",
-	[ZT_DROP_PAYLOAD_READ_FAILED] = "payload_read_failed",
+    [ZT_DROP_RINGBUF_FULL] = "ringbuf_full",
+    [ZT_DROP_PAYLOAD_TRUNCATED] = "payload_truncated",
+    [ZT_DROP_CONN_MAP_FULL] = "conn_map_full",
+    [ZT_DROP_ARGS_MAP_FULL] = "inflight_map_full",
+    [ZT_DROP_PAYLOAD_READ_FAILED] = "payload_read_failed",
 };
 
 struct probe {
@@ -73,8 +73,9 @@ int probe__check_host(struct features *f)
 
 	memset(f, 0, sizeof(*f));
 	if (!has_caps()) {
-		pr_err("zerotrace needs root, or CAP_BPF and CAP_PERFMON (plus CAP_SYS_PTRACE and "
-		       "CAP_DAC_READ_SEARCH to read /proc); run it with sudo or as the systemd unit");
+		pr_err(
+		    "zerotrace needs root, or CAP_BPF and CAP_PERFMON (plus CAP_SYS_PTRACE and "
+		    "CAP_DAC_READ_SEARCH to read /proc); run it with sudo or as the systemd unit");
 		return -EPERM;
 	}
 	f->btf = exists("/sys/kernel/btf/vmlinux");
@@ -203,8 +204,8 @@ void probe__drops(struct probe *p, uint64_t out[ZT_DROP_MAX])
 
 	for (uint32_t r = 0; r < ZT_DROP_MAX; r++) {
 		out[r] = 0;
-		if (ncpu <= 0 || bpf_map__lookup_elem(p->skel->maps.drops, &r, sizeof(r), vals,
-						      sizeof(vals), 0))
+		if (ncpu <= 0 ||
+		    bpf_map__lookup_elem(p->skel->maps.drops, &r, sizeof(r), vals, sizeof(vals), 0))
 			continue;
 		for (int c = 0; c < ncpu; c++)
 			out[r] += vals[c];
@@ -217,7 +218,7 @@ void probe__forget_conn(void *probe, uint32_t pid, int32_t fd)
 	struct {
 		__u32 tgid;
 		__s32 fd;
-	} key = { pid, fd };
+	} key = {pid, fd};
 
 	bpf_map__delete_elem(p->skel->maps.conns, &key, sizeof(key), 0);
 }

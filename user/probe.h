@@ -10,8 +10,8 @@
 #include "events.h"
 
 struct features {
-	bool btf;	 /* /sys/kernel/btf/vmlinux */
-	bool tracefs;	 /* tracing events reachable (mounted, or mounted by us) */
+	bool btf;     /* /sys/kernel/btf/vmlinux */
+	bool tracefs; /* tracing events reachable (mounted, or mounted by us) */
 	bool syscall_tracepoints;
 	bool kprobes;
 	bool ringbuf;

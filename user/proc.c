@@ -171,10 +171,10 @@ struct process *process__load(const char *root, uint32_t pid)
 	/* The name a user would say: python3 rather than python3.11, the command as invoked
 	 * (comm) when the executable's name extends it. */
 	if (!p->service_name)
-		p->service_name = strdup(*comm && p->exe_name && !strncmp(p->exe_name, comm,
-									  strlen(comm)) ?
-						 comm :
-						 p->exe_name);
+		p->service_name =
+		    strdup(*comm && p->exe_name && !strncmp(p->exe_name, comm, strlen(comm))
+			       ? comm
+			       : p->exe_name);
 	snprintf(path, sizeof(path), "%s/%u/cmdline", root, pid);
 	cmd = read_file(path, &len);
 	if (cmd) {

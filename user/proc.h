@@ -12,7 +12,7 @@ struct process {
 	char *exe_name; /* basename of /proc/PID/exe */
 	char *exe_path;
 	char *command_line;
-	char *container_id; /* NULL outside containers */
+	char *container_id;   /* NULL outside containers */
 	char *resource_attrs; /* the target's own OTEL_RESOURCE_ATTRIBUTES, raw, or NULL */
 };
 

@@ -101,7 +101,7 @@ size_t http_route_template(const char *path, size_t len, char *out, size_t outsz
 }
 
 static const char *const secret_words[] = {
-	"token", "secret", "passw", "pwd", "key", "auth", "sig", "session", "credential", "code",
+    "token", "secret", "passw", "pwd", "key", "auth", "sig", "session", "credential", "code",
 };
 
 static bool key_is_secret(const char *k, size_t n)

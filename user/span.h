@@ -47,7 +47,7 @@ struct span {
 	struct attr attrs[SPAN_MAX_ATTRS];
 	int nattrs;
 	struct process *proc; /* holds a reference */
-	uint64_t active_key;   /* server spans: (pid, tid) that made it active, for the correlator */
+	uint64_t active_key;  /* server spans: (pid, tid) that made it active, for the correlator */
 	struct span *next;    /* queue link */
 };
 

@@ -110,9 +110,7 @@ int tracer__handle(struct tracer *t, const void *data, size_t len)
 		return -EINVAL;
 	}
 	switch (h->type) {
-	case ZT_EV_DATA:
-		err = handle_data(t, data, len);
-		break;
+	case ZT_EV_DATA: err = handle_data(t, data, len); break;
 	case ZT_EV_CONN_CLOSE:
 		if (len < sizeof(struct zt_conn_event)) {
 			err = -EINVAL;
@@ -138,8 +136,7 @@ int tracer__handle(struct tracer *t, const void *data, size_t len)
 		conn_table__close_pid(t->conns, h->pid, h->ts, t->forget, t->forget_ctx);
 		proc_table__forget(t->procs, h->pid);
 		break;
-	default:
-		err = -EINVAL;
+	default: err = -EINVAL;
 	}
 	if (err == -EINVAL)
 		t->stats.bad_events++;

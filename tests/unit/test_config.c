@@ -35,10 +35,10 @@ static int load(struct config *c, char **argv, char **envp)
 static void test_precedence(void **state)
 {
 	struct config c;
-	char *argv[] = { "zerotrace", "-c", yaml_path, "--port", "8080", "--hooks", "tracepoint",
-			 NULL };
-	char *envp[] = { "OTEL_EXPORTER_OTLP_ENDPOINT=http://env:4318/", "ZEROTRACE_HOOKS=kprobe",
-			 "ZEROTRACE_CAPTURE_BYTES=512", NULL };
+	char *argv[] = {"zerotrace", "-c",	yaml_path,    "--port",
+			"8080",	     "--hooks", "tracepoint", NULL};
+	char *envp[] = {"OTEL_EXPORTER_OTLP_ENDPOINT=http://env:4318/", "ZEROTRACE_HOOKS=kprobe",
+			"ZEROTRACE_CAPTURE_BYTES=512", NULL};
 
 	(void)state;
 	strcpy(yaml_path, "/tmp/zt-config-XXXXXX");
@@ -47,9 +47,9 @@ static void test_precedence(void **state)
 		   "select:\n  exes: ['*/nginx', python3]\n");
 	assert_int_equal(load(&c, argv, envp), 0);
 	assert_string_equal(c.endpoint, "http://env:4318/v1/traces"); /* env over file */
-	assert_true(c.gzip);					     /* file */
-	assert_int_equal(c.capture_bytes, 512);			     /* env over file */
-	assert_int_equal(c.hooks, HOOKS_TRACEPOINT);		     /* flag over env */
+	assert_true(c.gzip);					      /* file */
+	assert_int_equal(c.capture_bytes, 512);			      /* env over file */
+	assert_int_equal(c.hooks, HOOKS_TRACEPOINT);		      /* flag over env */
 	assert_int_equal(c.filter.nports, 1);
 	assert_int_equal(c.filter.ports[0], 8080);
 	assert_int_equal(c.filter.nglobs, 2);
@@ -61,9 +61,9 @@ static void test_precedence(void **state)
 static void test_traces_endpoint_wins(void **state)
 {
 	struct config c;
-	char *argv[] = { "zerotrace", NULL };
-	char *envp[] = { "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://t:1/custom",
-			 "OTEL_EXPORTER_OTLP_ENDPOINT=http://base:4318", NULL };
+	char *argv[] = {"zerotrace", NULL};
+	char *envp[] = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://t:1/custom",
+			"OTEL_EXPORTER_OTLP_ENDPOINT=http://base:4318", NULL};
 
 	(void)state;
 	assert_int_equal(load(&c, argv, envp), 0);
@@ -74,17 +74,20 @@ static void test_traces_endpoint_wins(void **state)
 static void test_bad_values(void **state)
 {
 	static const char *const bad[][3] = {
-		{ "--port", "0", NULL },	 { "--port", "65536", NULL },
-		{ "--pid", "-3", NULL },	 { "--hooks", "fentry", NULL },
-		{ "--capture-bytes", "9000", NULL }, { "--bogus", NULL, NULL },
-		{ "stray-argument", NULL, NULL },
+	    {"--port", "0", NULL},
+	    {"--port", "65536", NULL},
+	    {"--pid", "-3", NULL},
+	    {"--hooks", "fentry", NULL},
+	    {"--capture-bytes", "9000", NULL},
+	    {"--bogus", NULL, NULL},
+	    {"stray-argument", NULL, NULL},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct config c;
-		char *argv[] = { "zerotrace", (char *)bad[i][0], (char *)bad[i][1], NULL };
-		char *envp[] = { NULL };
+		char *argv[] = {"zerotrace", (char *)bad[i][0], (char *)bad[i][1], NULL};
+		char *envp[] = {NULL};
 
 		assert_int_equal(load(&c, argv, envp), -EINVAL);
 		config_free(&c);
@@ -94,11 +97,11 @@ static void test_bad_values(void **state)
 static void test_bad_env_and_file(void **state)
 {
 	struct config c;
-	char *argv[] = { "zerotrace", NULL };
-	char *grpc[] = { "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", NULL };
-	char *url[] = { "OTEL_EXPORTER_OTLP_ENDPOINT=localhost:4318", NULL };
-	char *argv_file[] = { "zerotrace", "-c", yaml_path, NULL };
-	char *none[] = { NULL };
+	char *argv[] = {"zerotrace", NULL};
+	char *grpc[] = {"OTEL_EXPORTER_OTLP_PROTOCOL=grpc", NULL};
+	char *url[] = {"OTEL_EXPORTER_OTLP_ENDPOINT=localhost:4318", NULL};
+	char *argv_file[] = {"zerotrace", "-c", yaml_path, NULL};
+	char *none[] = {NULL};
 
 	(void)state;
 	assert_int_equal(load(&c, argv, grpc), -EINVAL);
@@ -120,10 +123,10 @@ static void test_bad_env_and_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_traces_endpoint_wins),
-		cmocka_unit_test(test_bad_values),
-		cmocka_unit_test(test_bad_env_and_file),
+	    cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_traces_endpoint_wins),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_bad_env_and_file),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

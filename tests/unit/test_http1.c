@@ -51,7 +51,7 @@ static void on_lost(void *ctx)
 	((struct rec *)ctx)->losts++;
 }
 
-static const struct http1_callbacks cb = { on_head, on_complete, on_lost };
+static const struct http1_callbacks cb = {on_head, on_complete, on_lost};
 
 static void feed(struct http1_parser *p, const char *s, uint64_t ts)
 {
@@ -65,12 +65,13 @@ static const char python_response[] = "HTTP/1.0 200 OK\r\n"
 				      "Content-Length: 6\r\n"
 				      "Last-Modified: Sun, 22 Nov 2026 06:41:09 GMT\r\n\r\n";
 
-static const char curl_request[] = "GET /orders/1017/items?x=3 HTTP/1.1\r\n"
-				   "Host: localhost:8081\r\n"
-				   "User-Agent: curl/7.88.1\r\n"
-				   "Accept: */*\r\n"
-				   "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
-				   "\r\n";
+static const char curl_request[] =
+    "GET /orders/1017/items?x=3 HTTP/1.1\r\n"
+    "Host: localhost:8081\r\n"
+    "User-Agent: curl/7.88.1\r\n"
+    "Accept: */*\r\n"
+    "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+    "\r\n";
 
 static void test_request_head(void **state)
 {
@@ -194,7 +195,7 @@ static void test_interim_response(void **state)
 /* a response to HEAD carries Content-Length but no body */
 static void test_head_response_has_no_body(void **state)
 {
-	struct rec r = { .response_no_body = true };
+	struct rec r = {.response_no_body = true};
 	struct http1_parser p;
 
 	(void)state;
@@ -291,9 +292,8 @@ static void test_rejects_garbage(void **state)
 	assert_int_equal(http1_parse_head("GET / HTTP/2.0\r\n\r\n", 18, &h), -EINVAL);
 	assert_int_equal(http1_parse_head("GET / HTTP/1.1\r\nno colon\r\n\r\n", 29, &h), -EINVAL);
 	assert_int_equal(http1_parse_head("HTTP/1.1 2x0 OK\r\n\r\n", 19, &h), -EINVAL);
-	assert_int_equal(
-		http1_parse_head("POST / HTTP/1.1\r\nContent-Length: 12a\r\n\r\n", 41, &h),
-		-EINVAL);
+	assert_int_equal(http1_parse_head("POST / HTTP/1.1\r\nContent-Length: 12a\r\n\r\n", 41, &h),
+			 -EINVAL);
 	assert_true(http1_is_message_start((const uint8_t *)"HTTP/1.1 200", 12));
 	assert_false(http1_is_message_start((const uint8_t *)"\x16\x03\x01\x02\x00", 5));
 }
@@ -301,18 +301,18 @@ static void test_rejects_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_request_head),
-		cmocka_unit_test(test_response_head_then_body),
-		cmocka_unit_test(test_head_split_over_reads),
-		cmocka_unit_test(test_pipelined_requests),
-		cmocka_unit_test(test_chunked_response),
-		cmocka_unit_test(test_interim_response),
-		cmocka_unit_test(test_head_response_has_no_body),
-		cmocka_unit_test(test_connection_close_delimited),
-		cmocka_unit_test(test_truncated_capture),
-		cmocka_unit_test(test_truncated_head_then_resync),
-		cmocka_unit_test(test_midstream_join_and_gap),
-		cmocka_unit_test(test_rejects_garbage),
+	    cmocka_unit_test(test_request_head),
+	    cmocka_unit_test(test_response_head_then_body),
+	    cmocka_unit_test(test_head_split_over_reads),
+	    cmocka_unit_test(test_pipelined_requests),
+	    cmocka_unit_test(test_chunked_response),
+	    cmocka_unit_test(test_interim_response),
+	    cmocka_unit_test(test_head_response_has_no_body),
+	    cmocka_unit_test(test_connection_close_delimited),
+	    cmocka_unit_test(test_truncated_capture),
+	    cmocka_unit_test(test_truncated_head_then_resync),
+	    cmocka_unit_test(test_midstream_join_and_gap),
+	    cmocka_unit_test(test_rejects_garbage),
 	};
 
 	return cmocka_run_group_tests_name("http1", tests, NULL, NULL);

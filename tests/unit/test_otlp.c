@@ -51,8 +51,8 @@ static struct span *make_span(struct process *p, uint8_t seed, bool parent)
 	return s;
 }
 
-static const Opentelemetry__Proto__KeyValue *
-find_kv(Opentelemetry__Proto__KeyValue **kvs, size_t n, const char *key)
+static const Opentelemetry__Proto__KeyValue *find_kv(Opentelemetry__Proto__KeyValue **kvs, size_t n,
+						     const char *key)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(kvs[i]->key, key))
@@ -63,8 +63,8 @@ find_kv(Opentelemetry__Proto__KeyValue **kvs, size_t n, const char *key)
 static void test_protobuf_roundtrip(void **state)
 {
 	struct process *a = fake_process(101, "frontend"), *b = fake_process(202, "backend");
-	struct span *spans[3] = { make_span(a, 1, false), make_span(b, 2, true),
-				  make_span(a, 3, true) };
+	struct span *spans[3] = {make_span(a, 1, false), make_span(b, 2, true),
+				 make_span(a, 3, true)};
 	Opentelemetry__Proto__ExportTraceServiceRequest *req;
 	uint8_t *buf;
 	size_t len;
@@ -217,10 +217,10 @@ static void test_kv_list(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_protobuf_roundtrip),
-		cmocka_unit_test(test_json_line),
-		cmocka_unit_test(test_gzip_roundtrip),
-		cmocka_unit_test(test_kv_list),
+	    cmocka_unit_test(test_protobuf_roundtrip),
+	    cmocka_unit_test(test_json_line),
+	    cmocka_unit_test(test_gzip_roundtrip),
+	    cmocka_unit_test(test_kv_list),
 	};
 
 	return cmocka_run_group_tests_name("otlp", tests, NULL, NULL);

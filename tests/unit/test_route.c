@@ -55,7 +55,8 @@ static void test_query_redaction(void **state)
 	(void)state;
 	expect_query("x=3", "x=3");
 	expect_query("x=3&token=abc&y=4", "x=3&token=REDACTED&y=4");
-	expect_query("api_key=k&Password=p&sig=s&AWSAccessKeyId=a", "api_key=REDACTED&Password=REDACTED&sig=REDACTED&AWSAccessKeyId=REDACTED");
+	expect_query("api_key=k&Password=p&sig=s&AWSAccessKeyId=a",
+		     "api_key=REDACTED&Password=REDACTED&sig=REDACTED&AWSAccessKeyId=REDACTED");
 	expect_query("flag&name=bob", "flag&name=bob");
 	expect_query("", "");
 }
@@ -76,10 +77,10 @@ static void test_target_split(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_route_template),
-		cmocka_unit_test(test_route_truncates),
-		cmocka_unit_test(test_query_redaction),
-		cmocka_unit_test(test_target_split),
+	    cmocka_unit_test(test_route_template),
+	    cmocka_unit_test(test_route_truncates),
+	    cmocka_unit_test(test_query_redaction),
+	    cmocka_unit_test(test_target_split),
 	};
 
 	return cmocka_run_group_tests_name("route", tests, NULL, NULL);

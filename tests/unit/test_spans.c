@@ -41,7 +41,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct tracer_opts o = { .proc_root = "/proc", .max_conns = 64, .sink = collect };
+	struct tracer_opts o = {.proc_root = "/proc", .max_conns = 64, .sink = collect};
 
 	o.sink_ctx = &f->out;
 	f->t = tracer__new(&o);
@@ -126,7 +126,8 @@ static void test_server_keepalive(void **state)
 	send_data(f, 3, 11, ZT_DIR_WRITE, 150, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
 	send_data(f, 3, 11, ZT_DIR_WRITE, 160, "ok");
 	assert_int_equal(f->out.n, 1);
-	send_data(f, 3, 11, ZT_DIR_READ, 200, "POST /orders HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+	send_data(f, 3, 11, ZT_DIR_READ, 200,
+		  "POST /orders HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
 	send_data(f, 3, 11, ZT_DIR_WRITE, 250, "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n");
 	assert_int_equal(f->out.n, 2);
 
@@ -166,9 +167,9 @@ static void test_traceparent_and_thread_child(void **state)
 {
 	struct fixture *f = *state;
 	struct span *server, *client;
-	static const uint8_t caller_trace[16] = { 0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
-						  0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36 };
-	static const uint8_t caller_span[8] = { 0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7 };
+	static const uint8_t caller_trace[16] = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
+						 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36};
+	static const uint8_t caller_span[8] = {0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7};
 
 	send_data(f, 3, 21, ZT_DIR_READ, 100,
 		  "GET /front HTTP/1.1\r\n"
@@ -177,7 +178,8 @@ static void test_traceparent_and_thread_child(void **state)
 	/* the same thread calls a backend while serving */
 	send_data(f, 4, 21, ZT_DIR_WRITE, 110, "GET /back/7 HTTP/1.1\r\nHost: backend\r\n\r\n");
 	/* another thread's call is not a child of it */
-	send_data(f, 4, 22, ZT_DIR_READ, 120, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+	send_data(f, 4, 22, ZT_DIR_READ, 120,
+		  "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
 	assert_int_equal(f->out.n, 1);
 	send_data(f, 3, 21, ZT_DIR_WRITE, 130, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 	assert_int_equal(f->out.n, 2);
@@ -295,7 +297,7 @@ static void test_close_ends_until_close_response(void **state)
 static void test_malformed_record_counted(void **state)
 {
 	struct fixture *f = *state;
-	struct zt_event_header h = { .type = ZT_EV_DATA, .len = 500 };
+	struct zt_event_header h = {.type = ZT_EV_DATA, .len = 500};
 
 	assert_int_equal(tracer__handle(f->t, &h, sizeof(h)), -EINVAL);
 	assert_int_equal(f->t->stats.bad_events, 1);
@@ -304,16 +306,15 @@ static void test_malformed_record_counted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_server_keepalive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_traceparent_and_thread_child, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalid_traceparent_starts_new_trace, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_pipelined_client_and_head, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_seq_overlap_is_skipped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_seq_gap_marks_incomplete, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_ends_until_close_response, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_record_counted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_server_keepalive, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_traceparent_and_thread_child, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalid_traceparent_starts_new_trace, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_pipelined_client_and_head, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_overlap_is_skipped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_seq_gap_marks_incomplete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_close_ends_until_close_response, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_record_counted, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("spans", tests, NULL, NULL);

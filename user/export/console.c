@@ -6,7 +6,7 @@
 #include "span.h"
 
 #define TRACE_MAX_SPANS 256
-#define TREE_MAX_DEPTH 32
+#define TREE_MAX_DEPTH	32
 
 /* Spans of one trace as they arrive; a trace is printed once it has been quiet, since the
  * spans of one request finish in any order and in different processes. */

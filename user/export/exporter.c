@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include "console.h"
 #include "exporter.h"
+#include "version.h"
 #include "log.h"
 #include "span.h"
 
@@ -97,7 +98,7 @@ static int setup_http(struct exporter *e)
 	curl_easy_setopt(e->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e->curl, CURLOPT_HEADERDATA, e);
 	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, discard_body);
-	curl_easy_setopt(e->curl, CURLOPT_USERAGENT, "zerotrace/" ZT_VERSION);
+	curl_easy_setopt(e->curl, CURLOPT_USERAGENT, (const char *)zt_user_agent);
 	return 0;
 }
 
@@ -126,9 +127,7 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 	if (gethostname(e->host_name, sizeof(e->host_name) - 1))
 		strcpy(e->host_name, "localhost");
 	switch (e->o.kind) {
-	case EXPORTER_OTLP_HTTP:
-		err = setup_http(e);
-		break;
+	case EXPORTER_OTLP_HTTP: err = setup_http(e); break;
 	case EXPORTER_OTLP_FILE:
 		e->file = fopen(e->o.file_path, "a");
 		if (!e->file) {
@@ -262,9 +261,7 @@ static void export_batch(struct exporter *e, struct span **spans, int n)
 	int err = 0;
 
 	switch (e->o.kind) {
-	case EXPORTER_OTLP_HTTP:
-		err = post_batch(e, spans, n);
-		break;
+	case EXPORTER_OTLP_HTTP: err = post_batch(e, spans, n); break;
 	case EXPORTER_OTLP_FILE:
 		err = otlp_json_write(spans, n, e->o.resource_attrs, e->host_name, e->file);
 		if (!err && fflush(e->file))

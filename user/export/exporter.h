@@ -29,9 +29,9 @@ struct exporter_opts {
 	bool gzip;
 	uint32_t queue_size;
 	uint32_t batch_size;
-	uint32_t batch_delay_ms; /* longest a span waits for its batch to fill */
-	uint32_t timeout_ms;	 /* one export request */
-	uint32_t max_retry_ms;	 /* give a batch up after retrying this long */
+	uint32_t batch_delay_ms;   /* longest a span waits for its batch to fill */
+	uint32_t timeout_ms;	   /* one export request */
+	uint32_t max_retry_ms;	   /* give a batch up after retrying this long */
 	uint32_t console_quiet_ms; /* console: print a trace after this long without new spans */
 	FILE *console_out;
 };
@@ -73,8 +73,7 @@ int resource__build(struct resource *r, const struct process *p, const char *glo
 void resource__free(struct resource *r);
 /* Parse OTEL_RESOURCE_ATTRIBUTES / OTEL_EXPORTER_OTLP_HEADERS syntax, calling fn per pair with
  * percent-decoded key and value. -EINVAL on a malformed list. */
-int kv_list_parse(const char *list, int (*fn)(void *ctx, const char *k, const char *v),
-		  void *ctx);
+int kv_list_parse(const char *list, int (*fn)(void *ctx, const char *k, const char *v), void *ctx);
 
 /* Encoders, also used by the tests. Spans are grouped into one ResourceSpans per process. */
 int otlp_pb_encode(struct span **spans, int n, const char *global_attrs, const char *host_name,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "exporter.h"
+#include "version.h"
 #include "span.h"
 
 static void json_str(FILE *f, const char *s)
@@ -113,8 +114,9 @@ int otlp_json_write(struct span **in, int n, const char *global_attrs, const cha
 					json_kv_int(f, r.attrs[k].key, r.attrs[k].i, k > 0);
 			}
 			resource__free(&r);
-			fputs("]},\"scopeSpans\":[{\"scope\":{\"name\":\"zerotrace\",\"version\":", f);
-			json_str(f, ZT_VERSION);
+			fputs("]},\"scopeSpans\":[{\"scope\":{\"name\":\"zerotrace\",\"version\":",
+			      f);
+			json_str(f, zt_version);
 			fputs("},\"spans\":[", f);
 		} else {
 			fputc(',', f);

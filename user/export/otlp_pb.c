@@ -5,6 +5,7 @@
 #include <string.h>
 #include "otlp_trace.pb-c.h"
 #include "exporter.h"
+#include "version.h"
 #include "span.h"
 
 typedef Opentelemetry__Proto__AnyValue AnyValue;
@@ -51,9 +52,9 @@ int otlp_pb_encode(struct span **in, int n, const char *global_attrs, const char
 		   uint8_t **out, size_t *out_len)
 {
 	Opentelemetry__Proto__ExportTraceServiceRequest req =
-		OPENTELEMETRY__PROTO__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+	    OPENTELEMETRY__PROTO__EXPORT_TRACE_SERVICE_REQUEST__INIT;
 	Opentelemetry__Proto__InstrumentationScope scope =
-		OPENTELEMETRY__PROTO__INSTRUMENTATION_SCOPE__INIT;
+	    OPENTELEMETRY__PROTO__INSTRUMENTATION_SCOPE__INIT;
 	Opentelemetry__Proto__ResourceSpans *rs = NULL, **rs_ptrs = NULL;
 	Opentelemetry__Proto__Resource *res = NULL;
 	Opentelemetry__Proto__ScopeSpans *ss = NULL, **ss_ptrs = NULL;
@@ -93,7 +94,7 @@ int otlp_pb_encode(struct span **in, int n, const char *global_attrs, const char
 		goto cleanup;
 
 	scope.name = "zerotrace";
-	scope.version = ZT_VERSION;
+	scope.version = (char *)zt_version;
 	for (int i = 0, g = -1; i < n; i++) {
 		struct span *s = spans[i];
 		Opentelemetry__Proto__Span *p = &ps[i];
@@ -113,11 +114,11 @@ int otlp_pb_encode(struct span **in, int n, const char *global_attrs, const char
 				set_kv(&a, slot, r->attrs[k].key);
 				if (r->attrs[k].str) {
 					(*slot)->value->value_case =
-						OPENTELEMETRY__PROTO__ANY_VALUE__VALUE_STRING_VALUE;
+					    OPENTELEMETRY__PROTO__ANY_VALUE__VALUE_STRING_VALUE;
 					(*slot)->value->string_value = r->attrs[k].str;
 				} else {
 					(*slot)->value->value_case =
-						OPENTELEMETRY__PROTO__ANY_VALUE__VALUE_INT_VALUE;
+					    OPENTELEMETRY__PROTO__ANY_VALUE__VALUE_INT_VALUE;
 					(*slot)->value->int_value = r->attrs[k].i;
 				}
 			}
@@ -132,10 +133,10 @@ int otlp_pb_encode(struct span **in, int n, const char *global_attrs, const char
 		ss[g].n_spans++;
 		opentelemetry__proto__span__init(p);
 		ps_ptrs[i] = p;
-		p->trace_id = (ProtobufCBinaryData){ 16, s->ctx.trace_id };
-		p->span_id = (ProtobufCBinaryData){ 8, s->ctx.span_id };
+		p->trace_id = (ProtobufCBinaryData){16, s->ctx.trace_id};
+		p->span_id = (ProtobufCBinaryData){8, s->ctx.span_id};
 		if (s->has_parent)
-			p->parent_span_id = (ProtobufCBinaryData){ 8, s->parent_id };
+			p->parent_span_id = (ProtobufCBinaryData){8, s->parent_id};
 		p->trace_state = s->trace_state ? s->trace_state : "";
 		p->name = s->name ? s->name : "";
 		p->kind = (Opentelemetry__Proto__Span__SpanKind)s->kind;

@@ -27,7 +27,8 @@ static char *decode(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
 		    hexval((unsigned char)s[i + 2]) >= 0) {
-			*o++ = hexval((unsigned char)s[i + 1]) << 4 | hexval((unsigned char)s[i + 2]);
+			*o++ =
+			    hexval((unsigned char)s[i + 1]) << 4 | hexval((unsigned char)s[i + 2]);
 			i += 2;
 		} else {
 			*o++ = s[i];
@@ -37,8 +38,7 @@ static char *decode(const char *s, size_t n)
 	return out;
 }
 
-int kv_list_parse(const char *list, int (*fn)(void *ctx, const char *k, const char *v),
-		  void *ctx)
+int kv_list_parse(const char *list, int (*fn)(void *ctx, const char *k, const char *v), void *ctx)
 {
 	const char *p = list;
 
@@ -50,7 +50,8 @@ int kv_list_parse(const char *list, int (*fn)(void *ctx, const char *k, const ch
 		int err;
 
 		if (!eq) {
-			/* an empty member (",,", trailing comma) is harmless; anything else is not */
+			/* an empty member (",,", trailing comma) is harmless; anything else is not
+			 */
 			for (size_t i = 0; i < n; i++)
 				if (!isspace((unsigned char)p[i]))
 					return -EINVAL;

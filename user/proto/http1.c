@@ -6,15 +6,15 @@
 #include "http1.h"
 
 enum chunk_state {
-	CH_SIZE,    /* hex digits of a chunk size */
-	CH_EXT,	    /* rest of the size line (extensions, CR) */
-	CH_DATA,    /* chunk payload */
+	CH_SIZE, /* hex digits of a chunk size */
+	CH_EXT,	 /* rest of the size line (extensions, CR) */
+	CH_DATA, /* chunk payload */
 	CH_DATA_END /* CRLF after the payload */,
 	CH_TRAILER, /* trailer lines until an empty one */
 };
 
 static const char *const methods[] = {
-	"GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "PATCH ", "OPTIONS ", "CONNECT ", "TRACE ",
+    "GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "PATCH ", "OPTIONS ", "CONNECT ", "TRACE ",
 };
 
 bool http1_is_message_start(const uint8_t *data, size_t len)
@@ -51,7 +51,7 @@ static struct http1_str trim(const char *p, size_t len)
 		p++, len--;
 	while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r'))
 		len--;
-	return (struct http1_str){ p, len };
+	return (struct http1_str){p, len};
 }
 
 static int parse_version(const char *p, size_t len, int *minor)
@@ -83,11 +83,11 @@ static int parse_start_line(const char *line, size_t len, struct http1_head *h)
 		return 0;
 	}
 	h->request = true;
-	h->method = (struct http1_str){ line, sp1 - line };
+	h->method = (struct http1_str){line, sp1 - line};
 	sp2 = memchr(sp1 + 1, ' ', line + len - sp1 - 1);
 	if (!sp2 || sp2 == sp1 + 1)
 		return -EINVAL;
-	h->target = (struct http1_str){ sp1 + 1, sp2 - sp1 - 1 };
+	h->target = (struct http1_str){sp1 + 1, sp2 - sp1 - 1};
 	return parse_version(sp2 + 1, line + len - sp2 - 1, &h->minor_version);
 }
 
@@ -134,7 +134,7 @@ int http1_parse_head(const char *buf, size_t len, struct http1_head *h)
 			colon = memchr(p, ':', llen);
 			if (!colon || colon == p)
 				return -EINVAL;
-			name = (struct http1_str){ p, colon - p };
+			name = (struct http1_str){p, colon - p};
 			value = trim(colon + 1, p + llen - colon - 1);
 			if (str_ieq(name, "host"))
 				h->host = value;
@@ -230,9 +230,7 @@ static int dispatch_head(struct http1_parser *p, const char *buf, size_t len, ui
 	body = default_body(&h);
 	p->cb->on_head(p->ctx, &h, p->head_ts, &body);
 	switch (body) {
-	case HTTP1_BODY_NONE:
-		complete(p, ts);
-		break;
+	case HTTP1_BODY_NONE: complete(p, ts); break;
 	case HTTP1_BODY_LENGTH:
 		p->remaining = h.content_length > 0 ? h.content_length : 0;
 		p->state = HTTP1_S_BODY_LENGTH;
@@ -245,9 +243,7 @@ static int dispatch_head(struct http1_parser *p, const char *buf, size_t len, ui
 		p->remaining = 0;
 		p->line_len = 0;
 		break;
-	case HTTP1_BODY_UNTIL_CLOSE:
-		p->state = HTTP1_S_BODY_UNTIL_CLOSE;
-		break;
+	case HTTP1_BODY_UNTIL_CLOSE: p->state = HTTP1_S_BODY_UNTIL_CLOSE; break;
 	case HTTP1_BODY_TUNNEL:
 		complete(p, ts);
 		p->state = HTTP1_S_TUNNEL;
@@ -336,8 +332,9 @@ static ssize_t consume_chunked(struct http1_parser *p, const uint8_t *d, size_t 
 
 		switch (p->chunk_state) {
 		case CH_SIZE: {
-			int v = c >= '0' && c <= '9' ? c - '0' :
-				(c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+			int v = c >= '0' && c <= '9'			 ? c - '0'
+				: (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+									 : -1;
 
 			if (v >= 0) {
 				if (p->remaining >> 40)
@@ -425,13 +422,12 @@ static void skip_uncaptured(struct http1_parser *p, uint64_t n, uint64_t ts)
 		return;
 	case HTTP1_S_BODY_UNTIL_CLOSE:
 	case HTTP1_S_TUNNEL:
-	case HTTP1_S_LOST:
-		return;
+	case HTTP1_S_LOST: return;
 	}
 }
 
-void http1_parser__feed(struct http1_parser *p, const uint8_t *data, size_t captured,
-			size_t total, uint64_t ts)
+void http1_parser__feed(struct http1_parser *p, const uint8_t *data, size_t captured, size_t total,
+			uint64_t ts)
 {
 	size_t i = 0;
 
@@ -449,9 +445,7 @@ void http1_parser__feed(struct http1_parser *p, const uint8_t *data, size_t capt
 		size_t k;
 
 		switch (p->state) {
-		case HTTP1_S_HEAD:
-			used = consume_head(p, data + i, captured - i, ts);
-			break;
+		case HTTP1_S_HEAD: used = consume_head(p, data + i, captured - i, ts); break;
 		case HTTP1_S_BODY_LENGTH:
 			k = p->remaining < captured - i ? p->remaining : captured - i;
 			p->remaining -= k;
@@ -464,8 +458,7 @@ void http1_parser__feed(struct http1_parser *p, const uint8_t *data, size_t capt
 			break;
 		case HTTP1_S_BODY_UNTIL_CLOSE:
 		case HTTP1_S_TUNNEL:
-		case HTTP1_S_LOST:
-			return;
+		case HTTP1_S_LOST: return;
 		}
 		if (used < 0) {
 			lose(p);

@@ -41,7 +41,7 @@ enum http1_body {
 	HTTP1_BODY_LENGTH,
 	HTTP1_BODY_CHUNKED,
 	HTTP1_BODY_UNTIL_CLOSE, /* response without length: ends when the connection closes */
-	HTTP1_BODY_TUNNEL,	/* 101 Switching Protocols / CONNECT: the stream is no longer HTTP/1 */
+	HTTP1_BODY_TUNNEL, /* 101 Switching Protocols / CONNECT: the stream is no longer HTTP/1 */
 };
 
 struct http1_callbacks {
@@ -58,7 +58,7 @@ struct http1_callbacks {
 };
 
 enum http1_state {
-	HTTP1_S_HEAD,	/* waiting for or inside a head */
+	HTTP1_S_HEAD, /* waiting for or inside a head */
 	HTTP1_S_BODY_LENGTH,
 	HTTP1_S_BODY_CHUNKED,
 	HTTP1_S_BODY_UNTIL_CLOSE,
@@ -83,8 +83,8 @@ struct http1_parser {
 void http1_parser__init(struct http1_parser *p, const struct http1_callbacks *cb, void *ctx);
 void http1_parser__free(struct http1_parser *p);
 /* One captured event: `captured` bytes of data, then total - captured bytes not captured. */
-void http1_parser__feed(struct http1_parser *p, const uint8_t *data, size_t captured,
-			size_t total, uint64_t ts);
+void http1_parser__feed(struct http1_parser *p, const uint8_t *data, size_t captured, size_t total,
+			uint64_t ts);
 /* Bytes are missing before the next feed (sequence gap, dropped event). */
 void http1_parser__gap(struct http1_parser *p);
 /* The connection closed at ts: a body delimited by close is complete. */
