@@ -5,6 +5,7 @@
 #                   endpoint is set: OTEL_EXPORTER_OTLP_ENDPOINT=http://host:4318)
 #   make test       deps, unit tests (cmocka), integration tests (pytest, as root, real Jaeger)
 #   make check      format check, then test
+#   make accuracy   exact-trace share and duration error on a 3-runtime topology (as root)
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 ARCH       ?= $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
 BUILD      := build
@@ -31,7 +32,7 @@ HDRS       := $(wildcard user/*.h user/proto/*.h user/export/*.h) bpf/events.h
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test test-unit test-integration check format clean
+.PHONY: all deps run test test-unit test-integration check format clean accuracy
 all: $(BUILD)/zerotrace
 
 $(BUILD):
@@ -88,8 +89,14 @@ test:
 
 check: format test
 
+# share of requests whose trace in Jaeger is exactly the expected tree (tests/integration/topology.py)
+accuracy:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	cd tests/integration && python3 accuracy.py
+
 format:
-	clang-format --dry-run -Werror $(wildcard user/*.[ch] user/proto/*.[ch] user/export/*.[ch] bpf/*.[ch] tests/unit/*.c)
+	clang-format --dry-run -Werror $(wildcard user/*.[ch] user/proto/*.[ch] user/export/*.[ch] bpf/*.[ch] tests/unit/*.[ch])
 
 clean:
 	rm -rf $(BUILD)

@@ -260,6 +260,56 @@ static __always_inline void handle_read_enter(int fd, __u64 buf, __u32 iovcnt)
 	save_inflight(pid_tgid, &in);
 }
 
+/* struct user_msghdr: the iovec array and its length */
+static __always_inline bool msghdr_iov(__u64 msg, __u64 *iov, __u32 *iovcnt)
+{
+	struct user_msghdr m;
+
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg))
+		return false;
+	*iov = (__u64)m.msg_iov;
+	*iovcnt = m.msg_iovlen;
+	return *iovcnt > 0;
+}
+
+enum read_kind {
+	READ_PLAIN, /* read, recvfrom: (fd, buf, len) */
+	READ_IOV,   /* readv: (fd, iov, iovcnt) */
+	READ_MSG,   /* recvmsg: (fd, msghdr, flags) */
+};
+
+#define ZT_MSG_PEEK 2
+
+/* A read that was already blocked when the agent attached has no entry record. Its arguments
+ * are still in the syscall's saved user registers, and copied_seq has moved by what it read:
+ * recover them, so a connection's first request after start-up is not lost. */
+static __always_inline bool inflight_from_regs(struct inflight *in, enum read_kind kind, long ret)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	int fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	__u64 arg2 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	__u64 arg3 = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	__u64 flags = kind == READ_PLAIN ? PT_REGS_PARM4_CORE_SYSCALL(regs) : arg3;
+	struct sock *sk;
+
+	if (kind != READ_IOV && (flags & ZT_MSG_PEEK))
+		return false;
+	sk = fd_to_tcp_sock(fd);
+	if (!sk)
+		return false;
+	in->kind = INFLIGHT_READ;
+	in->fd = fd;
+	in->sk = (__u64)sk;
+	in->seq = sock_copied_seq(sk) - (__u32)ret;
+	in->buf = arg2;
+	in->iovcnt = 0;
+	if (kind == READ_IOV)
+		in->iovcnt = arg3 ?: 1;
+	else if (kind == READ_MSG && !msghdr_iov(arg2, &in->buf, &in->iovcnt))
+		return false;
+	return true;
+}
+
 static __always_inline struct inflight *take_inflight(__u64 pid_tgid, __u8 kind)
 {
 	struct inflight *in = bpf_map_lookup_elem(&inflight, &pid_tgid);
@@ -273,29 +323,38 @@ static __always_inline struct inflight *take_inflight(__u64 pid_tgid, __u8 kind)
 	return in;
 }
 
-static __always_inline void handle_read_exit(long ret)
+static __always_inline void handle_read_exit(long ret, enum read_kind kind)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct inflight *in = take_inflight(pid_tgid, INFLIGHT_READ);
-	struct conn_key key;
+	struct inflight recovered = {};
 	struct conn_state *cs;
 	struct scratch *s;
+	struct sock *sk;
 
-	if (!in)
-		return;
 	/* EAGAIN and friends on non-blocking sockets are not data */
 	if (ret <= 0)
 		goto out;
-	key.tgid = pid_tgid >> 32;
-	key.fd = in->fd;
-	cs = bpf_map_lookup_elem(&conns, &key);
+	if (!in) {
+		if (bpf_ktime_get_ns() > recover_until_ns || !pid_is_watched(pid_tgid >> 32) ||
+		    !inflight_from_regs(&recovered, kind, ret))
+			return;
+		in = &recovered;
+		sk = (struct sock *)in->sk;
+		cs = conn_get(pid_tgid >> 32, in->fd, sk, ZT_ROLE_UNKNOWN, false);
+	} else {
+		struct conn_key key = {.tgid = pid_tgid >> 32, .fd = in->fd};
+
+		cs = bpf_map_lookup_elem(&conns, &key);
+	}
 	s = scratch_get();
-	if (!cs || !s || cs->sk != in->sk)
+	if (!cs || !s || cs->sk != in->sk || cs->proto == ZT_PROTO_OTHER)
 		goto out;
 	emit_data(s, cs, pid_tgid, in->fd, (struct sock *)in->sk, ZT_DIR_READ, in->seq, ret,
 		  in->buf, in->iovcnt, true);
 out:
-	bpf_map_delete_elem(&inflight, &pid_tgid);
+	if (in != &recovered)
+		bpf_map_delete_elem(&inflight, &pid_tgid);
 }
 
 /* sendfile: the end of a response is its last byte, even when the body never passes through
@@ -361,6 +420,8 @@ static __always_inline void handle_connect_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct inflight *in = take_inflight(pid_tgid, INFLIGHT_CONNECT);
+	struct zt_conn_event ev = {};
+	struct conn_state *cs;
 	struct sock *sk;
 
 	if (!in)
@@ -368,8 +429,19 @@ static __always_inline void handle_connect_exit(long ret)
 	/* non-blocking connects (Go, Node, curl) return EINPROGRESS and succeed later */
 	if (ret == 0 || ret == -ZT_EINPROGRESS) {
 		sk = fd_to_tcp_sock(in->fd);
-		if (sk)
-			conn_get(pid_tgid >> 32, in->fd, sk, ZT_ROLE_CLIENT, true);
+		cs = sk ? conn_get(pid_tgid >> 32, in->fd, sk, ZT_ROLE_CLIENT, true) : NULL;
+		/* an event loop writes the first request when the connect completes, maybe
+		 * while handling another message: the agent needs to know who connected */
+		if (cs) {
+			fill_header(&ev.hdr, ZT_EV_CONN_OPEN, pid_tgid);
+			ev.hdr.len = sizeof(ev);
+			ev.conn.pid = pid_tgid >> 32;
+			ev.conn.fd = in->fd;
+			ev.conn.gen = cs->gen;
+			ev.role = ZT_ROLE_CLIENT;
+			sock_tuple(sk, &ev.tuple);
+			ringbuf_output(&ev, sizeof(ev));
+		}
 	}
 	bpf_map_delete_elem(&inflight, &pid_tgid);
 }

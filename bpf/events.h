@@ -21,7 +21,7 @@
 
 enum zt_event_type {
 	ZT_EV_DATA = 1,	      /* socket read or write on a connection of interest */
-	ZT_EV_CONN_OPEN = 2,  /* accept/connect succeeded */
+	ZT_EV_CONN_OPEN = 2,  /* connect(): which request a connection was opened for */
 	ZT_EV_CONN_CLOSE = 3, /* close() of a connection the agent was shown */
 	ZT_EV_PROC_EXEC = 4,
 	ZT_EV_PROC_EXIT = 5,

@@ -10,6 +10,10 @@ const volatile __u32 self_tgid = 0;			 /* the agent: never traced */
 const volatile __u32 capture_bytes = ZT_DEFAULT_CAPTURE; /* payload prefix per event */
 const volatile bool filter_pids = false;		 /* only pids in watched_pids */
 const volatile __u64 wakeup_bytes = 0;			 /* 0: wake the reader on every event */
+/* Until then (CLOCK_MONOTONIC ns), reads with no entry record are recovered from registers:
+ * they were blocked before the programs attached. Bounded so that afterwards the reads of
+ * files and pipes do not pay for it. */
+const volatile __u64 recover_until_ns = 0;
 
 /* Connection state per (tgid, fd). Written by every socket hook, read by them too; the agent
  * deletes entries of processes that exit (their fds close without close()). LRU so a leak can

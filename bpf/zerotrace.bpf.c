@@ -47,18 +47,6 @@ int tp_enter_sendto(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* struct user_msghdr: the iovec array and its length */
-static __always_inline bool msghdr_iov(__u64 msg, __u64 *iov, __u32 *iovcnt)
-{
-	struct user_msghdr m;
-
-	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg))
-		return false;
-	*iov = (__u64)m.msg_iov;
-	*iovcnt = m.msg_iovlen;
-	return *iovcnt > 0;
-}
-
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int tp_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {
@@ -114,28 +102,28 @@ int tp_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_read")
 int tp_exit_read(struct trace_event_raw_sys_exit *ctx)
 {
-	handle_read_exit(ctx->ret);
+	handle_read_exit(ctx->ret, READ_PLAIN);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_readv")
 int tp_exit_readv(struct trace_event_raw_sys_exit *ctx)
 {
-	handle_read_exit(ctx->ret);
+	handle_read_exit(ctx->ret, READ_IOV);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
 int tp_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
 {
-	handle_read_exit(ctx->ret);
+	handle_read_exit(ctx->ret, READ_PLAIN);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int tp_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	handle_read_exit(ctx->ret);
+	handle_read_exit(ctx->ret, READ_MSG);
 	return 0;
 }
 

@@ -239,5 +239,6 @@ void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *p
 	}
 	cd->seq_valid = true;
 	cd->next_seq = seq + total;
+	cd->seq_base = seq - (uint32_t)cd->parser.pos;
 	http1_parser__feed(&cd->parser, payload, captured, total, ev->hdr.ts);
 }

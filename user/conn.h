@@ -29,6 +29,7 @@ struct conn_dir {
 	bool head_is_request; /* kind of the message whose head was parsed last */
 	bool in_body;	      /* between on_head and on_complete */
 	uint32_t next_seq;
+	uint32_t seq_base; /* TCP sequence number of stream offset 0, for head positions */
 	struct http1_parser parser;
 };
 
@@ -41,6 +42,7 @@ struct conn {
 	struct conn_dir dir[2];
 	struct pending *pend_head, *pend_tail;
 	uint32_t npending;
+	uint32_t requests_sent; /* requests this side wrote */
 	struct tracer *tracer;
 	struct conn *hnext;
 	struct conn *lru_prev, *lru_next;

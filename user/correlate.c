@@ -5,22 +5,16 @@
 #include <sys/random.h>
 #include "correlate.h"
 #include "traceparent.h"
-
-/* One thread's active server span. Keyed by (pid, tid); open addressing with tombstones. */
-struct active {
-	uint64_t key; /* pid << 32 | tid; 0 = empty, ~0 = deleted */
-	const struct span *span;
-};
-
-#define SLOT_EMPTY   0
-#define SLOT_DELETED UINT64_MAX
+#include "u64map.h"
 
 struct correlator {
 	uint64_t rng[4];
-	struct active *slots;
-	uint32_t cap; /* power of two */
-	uint32_t used;
-	uint64_t evictions;
+	struct u64map *live;	/* span id → open server span */
+	struct u64map *context; /* pid << 32 | tid → span id of the thread's server span */
+	struct u64map *index;	/* (seq, head hash) → chain of client spans awaiting a server */
+	struct u64map *opens;	/* connection → span id of the context that connected it */
+	uint32_t max_contexts;
+	struct correlator_stats stats;
 };
 
 static uint64_t rotl(uint64_t x, int k)
@@ -28,8 +22,8 @@ static uint64_t rotl(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-/* xoshiro256**: ids need to be unique and unpredictable enough, not cryptographic; seeded
- * from getrandom() so two agents never share a sequence. */
+/* xoshiro256**: ids must be unique and unpredictable enough, not cryptographic; seeded from
+ * getrandom() so two agents never share a sequence. */
 static uint64_t next_random(struct correlator *c)
 {
 	uint64_t *s = c->rng;
@@ -47,15 +41,16 @@ static uint64_t next_random(struct correlator *c)
 struct correlator *correlator__new(uint32_t capacity)
 {
 	struct correlator *c = calloc(1, sizeof(*c));
-	uint32_t cap = 64;
 
 	if (!c)
 		return NULL;
-	while (cap < capacity * 2)
-		cap <<= 1;
-	c->cap = cap;
-	c->slots = calloc(cap, sizeof(*c->slots));
-	if (!c->slots || getrandom(c->rng, sizeof(c->rng), 0) != sizeof(c->rng)) {
+	c->max_contexts = capacity * 4;
+	c->live = u64map__new(capacity);
+	c->context = u64map__new(capacity);
+	c->index = u64map__new(capacity);
+	c->opens = u64map__new(capacity);
+	if (!c->live || !c->context || !c->index || !c->opens ||
+	    getrandom(c->rng, sizeof(c->rng), 0) != sizeof(c->rng)) {
 		correlator__free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -67,7 +62,10 @@ void correlator__free(struct correlator *c)
 {
 	if (!c)
 		return;
-	free(c->slots);
+	u64map__free(c->live);
+	u64map__free(c->context);
+	u64map__free(c->index);
+	u64map__free(c->opens);
 	free(c);
 }
 
@@ -87,105 +85,260 @@ void correlator__new_span_id(struct correlator *c, uint8_t id[8])
 
 	do
 		a = next_random(c);
-	while (!a);
+	while (!a || a == UINT64_MAX); /* both are reserved keys of the live map */
 	memcpy(id, &a, 8);
 }
 
-static uint32_t hash(uint64_t key, uint32_t cap)
+static uint64_t id64(const uint8_t id[8])
 {
-	return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+	uint64_t v;
+
+	memcpy(&v, id, 8);
+	return v;
 }
 
-static struct active *find(struct correlator *c, uint64_t key, bool for_insert)
+/* One spelling per address: IPv4 as ::ffff:a.b.c.d, as a dual-stack socket (Java, Node) sees
+ * an IPv4 peer, so both ends of a connection compare equal whichever family they use. */
+static void canon_addr(const uint8_t *addr, uint16_t family, uint8_t out[16])
 {
-	uint32_t i = hash(key, c->cap);
-	struct active *tomb = NULL;
-
-	for (uint32_t n = 0; n < c->cap; n++, i = (i + 1) & (c->cap - 1)) {
-		struct active *a = &c->slots[i];
-
-		if (a->key == key)
-			return a;
-		if (a->key == SLOT_DELETED && !tomb)
-			tomb = a;
-		if (a->key == SLOT_EMPTY)
-			return for_insert ? (tomb ? tomb : a) : NULL;
+	if (family == 2 /* AF_INET */) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, addr, 4);
+	} else {
+		memcpy(out, addr, 16);
 	}
-	return for_insert ? tomb : NULL;
 }
 
-static void set_active(struct correlator *c, uint64_t key, const struct span *s)
+/* A peer on this node: loopback, or the connection's own address at both ends. */
+static bool peer_is_local(const struct zt_tuple *t)
 {
-	struct active *a = find(c, key, false);
+	uint8_t local[16], remote[16];
 
-	if (!a) {
-		/* a table this full means threads that never finish a response: start over
-		 * rather than link children to stale requests */
-		if (c->used * 4 >= c->cap * 3) {
-			memset(c->slots, 0, c->cap * sizeof(*c->slots));
-			c->evictions += c->used;
-			c->used = 0;
+	canon_addr(t->saddr, t->family, local);
+	canon_addr(t->daddr, t->family, remote);
+	if (!memcmp(local, remote, 16))
+		return true;
+	if (remote[10] == 0xff && remote[11] == 0xff && remote[12] == 127)
+		return true;
+	return !memcmp(remote, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16);
+}
+
+static uint64_t index_key(uint32_t seq, uint32_t hash)
+{
+	uint64_t k = (uint64_t)seq << 32 | hash;
+
+	return k && k != UINT64_MAX ? k : 1;
+}
+
+static void inherit(struct span *s, const struct span *parent)
+{
+	memcpy(s->ctx.trace_id, parent->ctx.trace_id, 16);
+	memcpy(s->parent_id, parent->ctx.span_id, 8);
+	s->has_parent = true;
+	s->trace_flags = parent->trace_flags;
+	if (parent->trace_state)
+		s->trace_state = strdup(parent->trace_state);
+}
+
+static void unindex(struct correlator *c, struct span *s)
+{
+	struct span *head = u64map__get(c->index, s->join_key), **pp = &head;
+
+	while (*pp && *pp != s)
+		pp = &(*pp)->join_next;
+	if (*pp)
+		*pp = s->join_next;
+	if (head)
+		u64map__put(c->index, s->join_key, head);
+	else
+		u64map__del(c->index, s->join_key);
+	s->indexed = false;
+	s->join_next = NULL;
+}
+
+/* The client span that wrote this request, if it was written on this node. */
+static struct span *find_client(struct correlator *c, const struct join_key *k, bool *nat)
+{
+	struct span *s = u64map__get(c->index, index_key(k->seq, k->head_hash));
+	struct span *candidate = NULL;
+	uint8_t remote[16];
+	int n = 0;
+
+	canon_addr(k->tuple->daddr, k->tuple->family, remote);
+	for (; s; s = s->join_next) {
+		if (s->join_seq != k->seq || s->join_hash != k->head_hash)
+			continue;
+		/* the server's remote end is the client's local end */
+		if (!memcmp(s->join_local, remote, 16) && s->join_port == k->tuple->dport) {
+			*nat = false;
+			return s;
 		}
-		a = find(c, key, true);
-		if (a->key != SLOT_DELETED)
-			c->used++;
-		a->key = key;
+		candidate = s;
+		n++;
 	}
-	a->span = s;
+	/* behind NAT the two ends see different tuples; the sequence number and bytes are the
+	 * same, and a single candidate is unambiguous */
+	*nat = true;
+	return n == 1 ? candidate : NULL;
+}
+
+static void set_context(struct correlator *c, uint32_t pid, uint32_t tid, const uint8_t id[8])
+{
+	if (u64map__size(c->context) >= c->max_contexts) {
+		/* threads come and go; forget them all rather than grow without bound */
+		u64map__clear(c->context);
+		c->stats.context_resets++;
+	}
+	u64map__put(c->context, (uint64_t)pid << 32 | tid, (void *)(uintptr_t)id64(id));
+}
+
+static struct span *context_of(struct correlator *c, uint32_t pid, uint32_t tid)
+{
+	uint64_t id = (uintptr_t)u64map__get(c->context, (uint64_t)pid << 32 | tid);
+
+	return id ? u64map__get(c->live, id) : NULL;
 }
 
 void correlator__server_start(struct correlator *c, struct span *s, uint32_t pid, uint32_t tid,
-			      const char *traceparent, size_t tp_len, const char *tracestate,
-			      size_t ts_len)
+			      const struct join_key *k, const char *traceparent, size_t tp_len,
+			      const char *tracestate, size_t ts_len)
 {
 	struct traceparent tp;
+	struct span *client;
+	bool nat;
 
-	if (traceparent && tp_len && !traceparent_parse(traceparent, tp_len, &tp)) {
+	client = k ? find_client(c, k, &nat) : NULL;
+	if (client) {
+		inherit(s, client);
+		unindex(c, client);
+		c->stats.joined_same_node++;
+		c->stats.joined_nat += nat;
+	} else if (traceparent && tp_len && !traceparent_parse(traceparent, tp_len, &tp)) {
 		memcpy(s->ctx.trace_id, tp.trace_id, 16);
 		memcpy(s->parent_id, tp.parent_id, 8);
 		s->has_parent = true;
 		s->trace_flags = tp.flags;
 		if (tracestate && ts_len)
 			s->trace_state = strndup(tracestate, ts_len);
+		c->stats.joined_traceparent++;
+	} else {
+		correlator__new_trace_id(c, s->ctx.trace_id);
+		s->trace_flags = 1;
+	}
+	/* a caller on this node whose client span we never saw: filtered, lost, or not HTTP
+	 * when it wrote; visible, since it is a link we could not make */
+	if (!client && k && peer_is_local(k->tuple))
+		c->stats.server_local_unjoined++;
+	correlator__new_span_id(c, s->ctx.span_id);
+	if (!u64map__put(c->live, id64(s->ctx.span_id), s))
+		s->live = true;
+	set_context(c, pid, tid, s->ctx.span_id);
+}
+
+uint64_t conn_key_of(const struct zt_conn_id *id)
+{
+	uint64_t k = id->gen ^ ((uint64_t)id->pid << 32 | (uint32_t)id->fd) * 0x9E3779B97F4A7C15ull;
+
+	return k && k != UINT64_MAX ? k : 1;
+}
+
+void correlator__conn_open(struct correlator *c, uint64_t conn_key, uint32_t pid, uint32_t tid)
+{
+	struct span *ctx = context_of(c, pid, tid);
+
+	if (!ctx)
+		return;
+	if (u64map__size(c->opens) >= c->max_contexts) {
+		/* connections that never carried HTTP leave entries behind */
+		u64map__clear(c->opens);
+		c->stats.context_resets++;
+	}
+	u64map__put(c->opens, conn_key, (void *)(uintptr_t)id64(ctx->ctx.span_id));
+}
+
+/* The server span a new client request belongs to, if any can be known. */
+static struct span *client_parent(struct correlator *c, uint32_t pid, uint32_t tid,
+				  uint64_t first_on_conn)
+{
+	uint64_t opener = first_on_conn ? (uintptr_t)u64map__del(c->opens, first_on_conn) : 0;
+
+	if (opener) {
+		/* the connection was opened for a request: its first request is that one's, even
+		 * when an event loop writes it while handling something else */
+		struct span *p = u64map__get(c->live, opener);
+
+		if (p)
+			c->stats.joined_connect++;
+		return p;
+	}
+	return context_of(c, pid, tid);
+}
+
+bool correlator__client_start(struct correlator *c, struct span *s, uint32_t pid, uint32_t tid,
+			      uint64_t first_on_conn, const struct join_key *k,
+			      const char *traceparent, size_t tp_len)
+{
+	struct span *parent = client_parent(c, pid, tid, first_on_conn);
+	struct traceparent tp;
+
+	if (traceparent && tp_len && !traceparent_parse(traceparent, tp_len, &tp)) {
+		bool forwarded = parent && parent->has_parent &&
+				 !memcmp(tp.trace_id, parent->ctx.trace_id, 16) &&
+				 !memcmp(tp.parent_id, parent->parent_id, 8);
+
+		if (!forwarded) {
+			c->stats.client_adopted++;
+			return false;
+		}
+	}
+	if (parent) {
+		inherit(s, parent);
+		c->stats.joined_thread++;
 	} else {
 		correlator__new_trace_id(c, s->ctx.trace_id);
 		s->trace_flags = 1;
 	}
 	correlator__new_span_id(c, s->ctx.span_id);
-	s->active_key = (uint64_t)pid << 32 | tid;
-	set_active(c, s->active_key, s);
-}
-
-void correlator__client_start(struct correlator *c, struct span *s, uint32_t pid, uint32_t tid)
-{
-	struct active *a = find(c, (uint64_t)pid << 32 | tid, false);
-
-	if (a && a->span) {
-		memcpy(s->ctx.trace_id, a->span->ctx.trace_id, 16);
-		memcpy(s->parent_id, a->span->ctx.span_id, 8);
-		s->has_parent = true;
-		s->trace_flags = a->span->trace_flags;
-		if (a->span->trace_state)
-			s->trace_state = strdup(a->span->trace_state);
-	} else {
-		correlator__new_trace_id(c, s->ctx.trace_id);
-		s->trace_flags = 1;
+	if (k) {
+		s->join_seq = k->seq;
+		s->join_hash = k->head_hash;
+		s->join_key = index_key(k->seq, k->head_hash);
+		s->join_pid = pid;
+		canon_addr(k->tuple->saddr, k->tuple->family, s->join_local);
+		s->join_port = k->tuple->sport;
+		s->join_next = u64map__get(c->index, s->join_key);
+		if (!u64map__put(c->index, s->join_key, s))
+			s->indexed = true;
 	}
-	correlator__new_span_id(c, s->ctx.span_id);
+	return true;
 }
 
-void correlator__server_end(struct correlator *c, const struct span *s)
+void correlator__client_response(struct correlator *c, const struct span *s, uint32_t pid,
+				 uint32_t tid)
 {
-	struct active *a = s->active_key ? find(c, s->active_key, false) : NULL;
+	struct span *parent;
 
-	/* the thread may have moved on to a newer request: only clear our own entry */
-	if (a && a->span == s) {
-		a->key = SLOT_DELETED;
-		a->span = NULL;
+	if (!s->has_parent)
+		return;
+	parent = u64map__get(c->live, id64(s->parent_id));
+	if (parent && parent->proc == s->proc)
+		set_context(c, pid, tid, parent->ctx.span_id);
+}
+
+void correlator__span_end(struct correlator *c, struct span *s)
+{
+	if (s->live) {
+		u64map__del(c->live, id64(s->ctx.span_id));
+		s->live = false;
+	}
+	if (s->indexed) {
+		unindex(c, s);
+		c->stats.client_unjoined++;
 	}
 }
 
-uint64_t correlator__evictions(const struct correlator *c)
+void correlator__stats(const struct correlator *c, struct correlator_stats *out)
 {
-	return c->evictions;
+	*out = c->stats;
 }

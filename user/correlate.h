@@ -1,40 +1,86 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Trace identity for new spans (DESIGN §4). Every span gets its ids when its request starts so
- * its children can point at it at once:
- *   1. a server request carrying a valid traceparent joins that trace, child of the caller;
- *   3. a client request written by a thread that is serving a request is that server span's
- *      child (the thread's active server span);
- *   5. otherwise a new trace.
- * Rule 2 (same-node join by TCP sequence) plugs in between 1 and 3.
+ * Trace identity for new spans (DESIGN §4). Every span gets its ids when its request starts,
+ * so its children can point at it at once.
+ *
+ * Server span (a request read), first rule that applies:
+ *   2. same-node join: the request's first byte was written on this node by a client span —
+ *      same TCP sequence number and same head bytes, the 4-tuple reversed (or, behind NAT,
+ *      not) — so it is that client span's child. Exact: no time window.
+ *   1. a valid traceparent header: child of the caller's span, tracestate kept.
+ *   5. a new trace.
+ * Rule 2 goes first because it is exact about the very bytes read: it differs from rule 1
+ * only when a proxy forwards the caller's traceparent unchanged, and then the proxy's client
+ * span really is the parent.
+ *
+ * Client span (a request written), first rule that applies:
+ *   4. the request carries a traceparent the application made itself (not the one the thread
+ *      is serving, forwarded unchanged): the application's own instrumentation has this client
+ *      span already, so no second one is made; the server side joins through the header.
+ *   3. in-process causality: child of the writing thread's context — the server span whose
+ *      request, or whose own client call's response, was the last inbound message the thread
+ *      read (thread-per-request, thread pools and single-threaded event loops alike).
+ *   5. a new trace.
+ * Work deferred by timers or queues runs on a thread whose last inbound message may belong to
+ * another request, or to one that has finished: when the context's server span has ended the
+ * call starts a new trace rather than a wrong link; while it is still open the rule cannot
+ * tell (see README, "Trace linking").
  */
 #ifndef ZT_CORRELATE_H
 #define ZT_CORRELATE_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "events.h"
 #include "span.h"
 
 struct correlator;
 
+/* A request as both ends of its connection see it. */
+struct join_key {
+	uint32_t seq;		      /* TCP sequence number of the request's first byte */
+	uint32_t head_hash;	      /* hash of the head's first bytes */
+	const struct zt_tuple *tuple; /* as this end sees it (local = saddr) */
+};
+
+struct correlator_stats {
+	uint64_t joined_same_node;   /* server spans parented by a client span on this node */
+	uint64_t joined_traceparent; /* server spans parented by a traceparent header */
+	uint64_t joined_nat;	     /* same-node joins whose tuples differed (NAT) */
+	uint64_t joined_thread;	     /* client spans parented by their thread's context */
+	uint64_t joined_connect;     /* first requests parented by whoever opened the connection */
+	uint64_t client_adopted;     /* client requests that carried their own traceparent */
+	uint64_t client_unjoined;    /* client spans no server span on this node claimed */
+	uint64_t server_local_unjoined; /* requests from this node that matched no client span */
+	uint64_t context_resets;	/* thread-context or connect table full and emptied */
+};
+
 struct correlator *correlator__new(uint32_t capacity);
 void correlator__free(struct correlator *c);
 
-/* Fresh random ids (span ids never zero). */
+/* Fresh random ids (never all-zero). */
 void correlator__new_trace_id(struct correlator *c, uint8_t id[16]);
 void correlator__new_span_id(struct correlator *c, uint8_t id[8]);
 
-/* A server span started on (pid, tid). traceparent may be NULL/empty. Assigns ids and parent,
- * and makes the span the thread's active one. */
 void correlator__server_start(struct correlator *c, struct span *s, uint32_t pid, uint32_t tid,
-			      const char *traceparent, size_t tp_len, const char *tracestate,
-			      size_t ts_len);
-/* A client span started by a write on (pid, tid): child of that thread's active server span,
- * or the root of a new trace. */
-void correlator__client_start(struct correlator *c, struct span *s, uint32_t pid, uint32_t tid);
-/* A server span ended or is being dropped: no thread may hand it out as a parent any more. */
-void correlator__server_end(struct correlator *c, const struct span *s);
+			      const struct join_key *k, const char *traceparent, size_t tp_len,
+			      const char *tracestate, size_t ts_len);
+/* A connection was opened by (pid, tid): remember the thread's context, for the connection's
+ * first request (event loops write it when the connect completes, in another message's turn).
+ * conn_key identifies the connection (conn_key_of). */
+void correlator__conn_open(struct correlator *c, uint64_t conn_key, uint32_t pid, uint32_t tid);
+/* first_on_conn: conn_key of the connection when this is its first request, else 0.
+ * false: rule 4, make no span for this request. */
+bool correlator__client_start(struct correlator *c, struct span *s, uint32_t pid, uint32_t tid,
+			      uint64_t first_on_conn, const struct join_key *k,
+			      const char *traceparent, size_t tp_len);
+uint64_t conn_key_of(const struct zt_conn_id *id);
+/* The response to client span s was read on tid: the thread is back in s's caller's context. */
+void correlator__client_response(struct correlator *c, const struct span *s, uint32_t pid,
+				 uint32_t tid);
+/* A span ended (or is dropped): it can no longer be a parent or be joined. */
+void correlator__span_end(struct correlator *c, struct span *s);
 
-uint64_t correlator__evictions(const struct correlator *c);
+void correlator__stats(const struct correlator *c, struct correlator_stats *out);
 
 #endif

@@ -77,8 +77,7 @@ static void finish(struct conn *c, struct pending *p, uint64_t ts, bool incomple
 	free(p);
 	if (!s)
 		return;
-	if (s->kind == SPAN_KIND_SERVER)
-		correlator__server_end(t->corr, s);
+	correlator__span_end(t->corr, s);
 	s->end_ns = tracer__unix_ns(t, ts);
 	if (s->end_ns < s->start_ns)
 		s->end_ns = s->start_ns;
@@ -135,9 +134,15 @@ static void set_request_attrs(struct conn *c, struct span *s, const struct http1
 	}
 }
 
-static void start_request(struct conn *c, uint8_t dir, const struct http1_head *h,
-			  uint64_t start_ts)
+static void start_request(struct conn_dir *cd, const struct http1_head *h, uint64_t start_ts)
 {
+	struct conn *c = cd->conn;
+	uint8_t dir = cd->dir;
+	struct join_key key = {
+	    .seq = cd->seq_base + (uint32_t)h->stream_pos,
+	    .head_hash = h->head_hash,
+	    .tuple = &c->tuple,
+	};
 	struct tracer *t = c->tracer;
 	struct pending *p = calloc(1, sizeof(*p));
 	struct process *proc;
@@ -164,11 +169,16 @@ static void start_request(struct conn *c, uint8_t dir, const struct http1_head *
 	s->start_ns = tracer__unix_ns(t, start_ts);
 	span__set_process(s, proc);
 	set_request_attrs(c, s, h);
-	if (s->kind == SPAN_KIND_SERVER)
-		correlator__server_start(t->corr, s, c->id.pid, c->cur_tid, h->traceparent.p,
+	if (s->kind == SPAN_KIND_SERVER) {
+		correlator__server_start(t->corr, s, c->id.pid, c->cur_tid, &key, h->traceparent.p,
 					 h->traceparent.len, h->tracestate.p, h->tracestate.len);
-	else
-		correlator__client_start(t->corr, s, c->id.pid, c->cur_tid);
+	} else if (!correlator__client_start(t->corr, s, c->id.pid, c->cur_tid,
+					     c->requests_sent++ ? 0 : conn_key_of(&c->id), &key,
+					     h->traceparent.p, h->traceparent.len)) {
+		/* the application traces this call itself: its span, not a second one */
+		span__free(s);
+		return;
+	}
 	p->span = s;
 	t->stats.spans_started++;
 }
@@ -199,7 +209,7 @@ static void on_head(void *ctx, const struct http1_head *h, uint64_t start_ts, en
 	cd->head_is_request = h->request;
 	cd->in_body = true;
 	if (h->request) {
-		start_request(c, cd->dir, h, start_ts);
+		start_request(cd, h, start_ts);
 		return;
 	}
 	p = oldest_waiting(c, cd->dir);
@@ -214,6 +224,8 @@ static void on_head(void *ctx, const struct http1_head *h, uint64_t start_ts, en
 		*body = HTTP1_BODY_TUNNEL;
 	if (!p->span)
 		return;
+	if (p->span->kind == SPAN_KIND_CLIENT)
+		correlator__client_response(c->tracer->corr, p->span, c->id.pid, c->cur_tid);
 	span__set_int(p->span, "http.response.status_code", h->status);
 	if (h->status >= 500 || (h->status >= 400 && p->span->kind == SPAN_KIND_CLIENT))
 		p->span->status = SPAN_STATUS_ERROR;

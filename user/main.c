@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include "config.h"
+#include "correlate.h"
 #include "export/exporter.h"
 #include "log.h"
 #include "notify.h"
@@ -47,12 +48,14 @@ static void submit_span(void *ctx, struct span *s)
 static void log_stats(struct probe *p, struct tracer *t, struct exporter *e, bool final)
 {
 	uint64_t drops[ZT_DROP_MAX];
+	struct correlator_stats cs;
 	struct exporter_stats es;
 	char kbuf[256] = "";
 	size_t o = 0;
 
 	probe__drops(p, drops);
 	exporter__stats(e, &es);
+	correlator__stats(t->corr, &cs);
 	for (int r = 0; r < ZT_DROP_MAX; r++)
 		o += snprintf(kbuf + o, sizeof(kbuf) - o, " %s=%llu", drop_reason_names[r],
 			      (unsigned long long)drops[r]);
@@ -67,6 +70,15 @@ static void log_stats(struct probe *p, struct tracer *t, struct exporter *e, boo
 		(unsigned long long)t->stats.unmatched_responses,
 		(unsigned long long)t->stats.seq_gaps, (unsigned long long)t->stats.conns_evicted,
 		(unsigned long long)t->stats.bad_events, kbuf);
+	pr_info("%s: joined_same_node=%llu joined_nat=%llu joined_traceparent=%llu "
+		"joined_thread=%llu joined_connect=%llu client_adopted=%llu client_unjoined=%llu "
+		"server_local_unjoined=%llu context_resets=%llu",
+		final ? "final links" : "links", (unsigned long long)cs.joined_same_node,
+		(unsigned long long)cs.joined_nat, (unsigned long long)cs.joined_traceparent,
+		(unsigned long long)cs.joined_thread, (unsigned long long)cs.joined_connect,
+		(unsigned long long)cs.client_adopted, (unsigned long long)cs.client_unjoined,
+		(unsigned long long)cs.server_local_unjoined,
+		(unsigned long long)cs.context_resets);
 }
 
 static bool any_loss(struct probe *p, struct tracer *t, struct exporter *e)

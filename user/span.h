@@ -47,8 +47,17 @@ struct span {
 	struct attr attrs[SPAN_MAX_ATTRS];
 	int nattrs;
 	struct process *proc; /* holds a reference */
-	uint64_t active_key;  /* server spans: (pid, tid) that made it active, for the correlator */
-	struct span *next;    /* queue link */
+	/* correlator state */
+	bool live;	   /* server span a thread context may point at */
+	bool indexed;	   /* client span waiting for its server side to claim it */
+	uint64_t join_key; /* client span: (seq, head hash) index key */
+	uint32_t join_seq;
+	uint32_t join_hash;
+	uint32_t join_pid;
+	uint8_t join_local[16]; /* client span: its end of the connection */
+	uint16_t join_port;
+	struct span *join_next; /* index chain */
+	struct span *next;	/* queue link */
 };
 
 struct span *span__new(void);

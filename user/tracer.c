@@ -111,6 +111,15 @@ int tracer__handle(struct tracer *t, const void *data, size_t len)
 	}
 	switch (h->type) {
 	case ZT_EV_DATA: err = handle_data(t, data, len); break;
+	case ZT_EV_CONN_OPEN:
+		if (len < sizeof(struct zt_conn_event)) {
+			err = -EINVAL;
+			break;
+		}
+		correlator__conn_open(t->corr,
+				      conn_key_of(&((const struct zt_conn_event *)data)->conn),
+				      h->pid, h->tid);
+		break;
 	case ZT_EV_CONN_CLOSE:
 		if (len < sizeof(struct zt_conn_event)) {
 			err = -EINVAL;

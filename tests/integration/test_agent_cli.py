@@ -2,7 +2,7 @@
 import os
 import subprocess
 
-from conftest import AGENT
+from harness import AGENT
 
 
 def run(args, env=None, prefix=()):

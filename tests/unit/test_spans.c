@@ -12,25 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "events.h"
+#include "event_builder.h"
 #include "proc.h"
-#include "span.h"
-#include "tracer.h"
-
-#define MAX_SPANS 16
-
-struct collected {
-	struct span *spans[MAX_SPANS];
-	int n;
-};
-
-static void collect(void *ctx, struct span *s)
-{
-	struct collected *c = ctx;
-
-	assert_true(c->n < MAX_SPANS);
-	c->spans[c->n++] = s;
-}
 
 struct fixture {
 	struct tracer *t;
@@ -70,34 +53,14 @@ static int teardown(void **state)
 static void send_data(struct fixture *f, int fd, uint32_t tid, uint8_t dir, uint64_t ts,
 		      const char *payload)
 {
-	uint8_t buf[sizeof(struct zt_data_event) + 4096];
-	struct zt_data_event *ev = (void *)buf;
-	size_t n = strlen(payload);
+	struct zt_tuple t = fd == 3 ? make_tuple("127.0.0.1", 8080, "127.0.0.1", 40000)
+				    : make_tuple("127.0.0.1", 41000, "127.0.0.1", 9090);
 	int slot = fd == 3 ? 0 : 1;
+	uint32_t seq = f->seq[slot][dir];
 
-	memset(ev, 0, sizeof(*ev));
-	ev->hdr.type = ZT_EV_DATA;
-	ev->hdr.len = sizeof(*ev) + n;
-	ev->hdr.pid = getpid();
-	ev->hdr.tid = tid;
-	ev->hdr.ts = ts;
-	ev->conn.pid = getpid();
-	ev->conn.fd = fd;
-	ev->conn.gen = fd * 1000;
-	ev->tuple.family = AF_INET;
-	inet_pton(AF_INET, "127.0.0.1", ev->tuple.saddr);
-	inet_pton(AF_INET, "127.0.0.1", ev->tuple.daddr);
-	ev->tuple.sport = fd == 3 ? 8080 : 41000;
-	ev->tuple.dport = fd == 3 ? 40000 : 9090;
-	ev->seq = f->seq[slot][dir];
-	f->seq[slot][dir] += n;
-	ev->bytes = n;
-	ev->captured = n;
-	ev->dir = dir;
-	ev->role = fd == 3 ? ZT_ROLE_SERVER : ZT_ROLE_CLIENT;
-	ev->proto = ZT_PROTO_HTTP1;
-	memcpy(ev + 1, payload, n);
-	assert_int_equal(tracer__handle(f->t, buf, sizeof(*ev) + n), 0);
+	f->seq[slot][dir] += strlen(payload);
+	assert_int_equal(replay_data(f->t, getpid(), tid, fd, fd * 1000, &t, dir, seq, ts, payload),
+			 0);
 }
 
 static const char *attr_str(const struct span *s, const char *key)

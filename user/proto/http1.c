@@ -30,6 +30,15 @@ bool http1_is_message_start(const uint8_t *data, size_t len)
 	return false;
 }
 
+uint32_t http1_head_hash(const char *buf, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len && i < HTTP1_HASH_BYTES; i++)
+		h = (h ^ (uint8_t)buf[i]) * 16777619u;
+	return h;
+}
+
 static bool str_ieq(struct http1_str s, const char *lit)
 {
 	return s.len == strlen(lit) && !strncasecmp(s.p, lit, s.len);
@@ -221,6 +230,8 @@ static int dispatch_head(struct http1_parser *p, const char *buf, size_t len, ui
 
 	if (http1_parse_head(buf, len, &h))
 		return -EINVAL;
+	h.stream_pos = p->head_pos;
+	h.head_hash = http1_head_hash(buf, len);
 	/* interim responses (100 Continue, 103 Early Hints) precede the real one */
 	if (!h.request && h.status >= 100 && h.status < 200 && h.status != 101) {
 		p->mid_message = false;
@@ -298,6 +309,7 @@ static ssize_t consume_head(struct http1_parser *p, const uint8_t *d, size_t n, 
 			return -1;
 		p->mid_message = true;
 		p->head_ts = ts;
+		p->head_pos = p->cur_pos;
 	}
 	if (!p->head_len) {
 		end = find_head_end(d, n);
@@ -429,8 +441,10 @@ static void skip_uncaptured(struct http1_parser *p, uint64_t n, uint64_t ts)
 void http1_parser__feed(struct http1_parser *p, const uint8_t *data, size_t captured, size_t total,
 			uint64_t ts)
 {
+	uint64_t start = p->pos;
 	size_t i = 0;
 
+	p->pos += total;
 	if (captured > total)
 		captured = total;
 	if (p->state == HTTP1_S_LOST) {
@@ -444,6 +458,7 @@ void http1_parser__feed(struct http1_parser *p, const uint8_t *data, size_t capt
 		ssize_t used = 0;
 		size_t k;
 
+		p->cur_pos = start + i;
 		switch (p->state) {
 		case HTTP1_S_HEAD: used = consume_head(p, data + i, captured - i, ts); break;
 		case HTTP1_S_BODY_LENGTH:

@@ -34,7 +34,13 @@ struct http1_head {
 	bool chunked;
 	bool conn_close;
 	bool upgrade;
+	uint64_t stream_pos; /* offset of the head's first byte in this direction's stream */
+	uint32_t head_hash;  /* FNV-1a of the head's first HTTP1_HASH_BYTES bytes */
 };
+
+/* Both ends of a connection see the same head bytes: with the TCP sequence number they
+ * identify one request on the node whichever end looks at it. */
+#define HTTP1_HASH_BYTES 64
 
 enum http1_body {
 	HTTP1_BODY_NONE,
@@ -72,6 +78,9 @@ struct http1_parser {
 	bool mid_message;   /* bytes of the current message were consumed */
 	uint64_t remaining; /* body bytes left (length, or current chunk) */
 	uint64_t head_ts;   /* ts of the event holding the head's first byte */
+	uint64_t pos;	    /* stream bytes fed so far, captured or not */
+	uint64_t cur_pos;   /* stream offset of the byte being parsed */
+	uint64_t head_pos;  /* stream offset of the current head's first byte */
 	char *head;	    /* head bytes carried over between events */
 	size_t head_len;
 	size_t head_cap;
@@ -94,5 +103,6 @@ void http1_parser__close(struct http1_parser *p, uint64_t ts);
 bool http1_is_message_start(const uint8_t *data, size_t len);
 /* Parse a complete head (up to and including the blank line). 0 or -EINVAL. */
 int http1_parse_head(const char *buf, size_t len, struct http1_head *h);
+uint32_t http1_head_hash(const char *buf, size_t len);
 
 #endif

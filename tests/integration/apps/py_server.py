@@ -1,4 +1,5 @@
 """A small threaded HTTP/1.1 service (keep-alive), as an uninstrumented user would run one.
+Listens on $BIND (default 127.0.0.1).
 
 Routes (PREFIX is argv[2]):
   GET  PREFIX/items/<n>     200 with a JSON body (head and body written separately)
@@ -13,6 +14,8 @@ Routes (PREFIX is argv[2]):
 import http.client
 import http.server
 import json
+import os
+import socket
 import sys
 
 
@@ -64,9 +67,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._reply(404)
 
 
+class Server6(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 def main():
     port, prefix = int(sys.argv[1]), sys.argv[2]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    host = os.environ.get("BIND", "127.0.0.1")  # an IPv6 address binds an IPv6 socket
+    cls = Server6 if ":" in host else http.server.ThreadingHTTPServer
+    server = cls((host, port), Handler)
     server.prefix = prefix
     server.backend = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     server.daemon_threads = True

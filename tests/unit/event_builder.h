@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Builds ring-buffer records the way the BPF side does, for tests that replay event sequences
+ * through the tracer. Header-only: each test binary is one translation unit. */
+#ifndef ZT_TEST_EVENT_BUILDER_H
+#define ZT_TEST_EVENT_BUILDER_H
+
+#include <arpa/inet.h>
+#include <string.h>
+#include "events.h"
+#include "span.h"
+#include "tracer.h"
+
+#define MAX_SPANS 64
+
+struct collected {
+	struct span *spans[MAX_SPANS];
+	int n;
+};
+
+static inline void collect(void *ctx, struct span *s)
+{
+	struct collected *c = ctx;
+
+	if (c->n < MAX_SPANS)
+		c->spans[c->n++] = s;
+	else
+		span__free(s);
+}
+
+static inline struct zt_tuple make_tuple(const char *local, uint16_t lport, const char *remote,
+					 uint16_t rport)
+{
+	struct zt_tuple t = {};
+	bool v6 = strchr(local, ':') != NULL;
+
+	t.family = v6 ? AF_INET6 : AF_INET;
+	inet_pton(v6 ? AF_INET6 : AF_INET, local, t.saddr);
+	inet_pton(v6 ? AF_INET6 : AF_INET, remote, t.daddr);
+	t.sport = lport;
+	t.dport = rport;
+	return t;
+}
+
+/* One data event: `payload` moved by (pid, tid) on (pid, fd, gen), first byte at seq. */
+static inline int replay_data(struct tracer *t, uint32_t pid, uint32_t tid, int fd, uint64_t gen,
+			      const struct zt_tuple *tuple, uint8_t dir, uint32_t seq, uint64_t ts,
+			      const char *payload)
+{
+	static uint8_t buf[sizeof(struct zt_data_event) + 8192];
+	struct zt_data_event *ev = (void *)buf;
+	size_t n = strlen(payload);
+
+	memset(ev, 0, sizeof(*ev));
+	ev->hdr.type = ZT_EV_DATA;
+	ev->hdr.len = sizeof(*ev) + n;
+	ev->hdr.pid = pid;
+	ev->hdr.tid = tid;
+	ev->hdr.ts = ts;
+	ev->conn.pid = pid;
+	ev->conn.fd = fd;
+	ev->conn.gen = gen;
+	ev->tuple = *tuple;
+	ev->seq = seq;
+	ev->bytes = n;
+	ev->captured = n;
+	ev->dir = dir;
+	ev->proto = ZT_PROTO_HTTP1;
+	memcpy(ev + 1, payload, n);
+	return tracer__handle(t, buf, sizeof(*ev) + n);
+}
+
+#endif
