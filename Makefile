@@ -6,6 +6,7 @@
 #   make test       deps, unit tests (cmocka), integration tests (pytest, as root, real Jaeger)
 #   make check      format check, then test
 #   make accuracy   exact-trace share and duration error on a 3-runtime topology (as root)
+#   make bench      overhead, agent off vs on side by side (as root; PAIRS=3 SECONDS=8)
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 ARCH       ?= $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
 BUILD      := build
@@ -32,7 +33,7 @@ HDRS       := $(wildcard user/*.h user/proto/*.h user/export/*.h) bpf/events.h
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test test-unit test-integration check format clean accuracy
+.PHONY: all deps run test test-unit test-integration check format clean accuracy bench
 all: $(BUILD)/zerotrace
 
 $(BUILD):
@@ -88,6 +89,20 @@ test:
 	@$(MAKE) --no-print-directory test-integration
 
 check: format test
+
+$(BUILD)/bench/otlp_sink: tests/bench/otlp_sink.c $(BUILD)/otlp_trace.pb-c.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(BUILD)/otlp_trace.pb-c.o -lmicrohttpd -lprotobuf-c -o $@
+
+$(BUILD)/bench/work_server: tests/bench/work_server/main.go
+	@mkdir -p $(dir $@)
+	cd tests/bench/work_server && go build -o ../../../$@ .
+
+# overhead: agent off vs on, side by side (tests/bench/bench.py); prints numbers, never fails
+bench:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_sink $(BUILD)/bench/work_server
+	python3 tests/bench/bench.py $(PAIRS) $(SECONDS)
 
 # share of requests whose trace in Jaeger is exactly the expected tree (tests/integration/topology.py)
 accuracy:

@@ -6,93 +6,16 @@
 #ifndef ZEROTRACE_CAPTURE_BPF_H
 #define ZEROTRACE_CAPTURE_BPF_H
 
-#include "maps.bpf.h"
-#include "sock.bpf.h"
+#include "conn.bpf.h"
 
 /* iovecs copied per event; later ones are counted, not shipped */
 #define ZT_MAX_IOV 8
-/* events a connection found mid-stream gets to show a message start */
-#define ZT_MIDSTREAM_TRIES 16
 #define ZT_EINPROGRESS	   115
 
 struct iovec_user {
 	__u64 base;
 	__u64 len;
 };
-
-/* Connection state of (tgid, fd), created on first sight. An fd that now names another sock
- * was closed and reused without us seeing it (dup2, exec, exit): that is a new connection. */
-static __always_inline struct conn_state *conn_get(__u32 tgid, int fd, struct sock *sk, __u8 role,
-						   bool fresh)
-{
-	struct conn_key key = {.tgid = tgid, .fd = fd};
-	struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
-	struct conn_state init = {};
-
-	if (cs && cs->sk == (__u64)sk && !fresh)
-		return cs;
-	init.gen = bpf_ktime_get_ns();
-	init.sk = (__u64)sk;
-	init.role = role;
-	/* a connection seen from accept/connect shows its first message in its first bytes */
-	init.tries = role == ZT_ROLE_UNKNOWN ? ZT_MIDSTREAM_TRIES : 1;
-	if (bpf_map_update_elem(&conns, &key, &init, BPF_ANY)) {
-		count_drop(ZT_DROP_CONN_MAP_FULL);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&conns, &key);
-}
-
-static __always_inline bool looks_like_http1(const __u8 *p, __u32 len)
-{
-	if (len < 8)
-		return false;
-	switch (p[0]) {
-	case 'G': return p[1] == 'E' && p[2] == 'T' && p[3] == ' ';
-	case 'P':
-		return (p[1] == 'O' && p[2] == 'S' && p[3] == 'T' && p[4] == ' ') ||
-		       (p[1] == 'U' && p[2] == 'T' && p[3] == ' ') ||
-		       (p[1] == 'A' && p[2] == 'T' && p[3] == 'C' && p[4] == 'H' && p[5] == ' ');
-	case 'H':
-		return (p[1] == 'E' && p[2] == 'A' && p[3] == 'D' && p[4] == ' ') ||
-		       (p[1] == 'T' && p[2] == 'T' && p[3] == 'P' && p[4] == '/' && p[5] == '1' &&
-			p[6] == '.');
-	case 'D': return p[1] == 'E' && p[2] == 'L' && p[3] == 'E' && p[4] == 'T' && p[5] == 'E';
-	case 'O': return p[1] == 'P' && p[2] == 'T' && p[3] == 'I' && p[4] == 'O' && p[5] == 'N';
-	case 'C': return p[1] == 'O' && p[2] == 'N' && p[3] == 'N' && p[4] == 'E' && p[5] == 'C';
-	case 'T': return p[1] == 'R' && p[2] == 'A' && p[3] == 'C' && p[4] == 'E' && p[5] == ' ';
-	}
-	return false;
-}
-
-/* Is the remote end of this connection one of the agent's own exporter sockets? */
-static __always_inline bool peer_is_agent(const struct zt_tuple *t)
-{
-	struct endpoint ep = {};
-
-	__builtin_memcpy(ep.addr, t->daddr, sizeof(ep.addr));
-	ep.port = t->dport;
-	ep.family = t->family;
-	return bpf_map_lookup_elem(&self_endpoints, &ep) != NULL;
-}
-
-/* Decide, once, whether a connection is worth shipping. Returns true to ship this event. */
-static __always_inline bool classify(struct conn_state *cs, struct zt_data_event *ev)
-{
-	if (cs->proto == ZT_PROTO_HTTP1)
-		return true;
-	if (cs->proto == ZT_PROTO_OTHER)
-		return false;
-	if (ev->captured && looks_like_http1((const __u8 *)(ev + 1), ev->captured)) {
-		cs->proto = peer_is_agent(&ev->tuple) ? ZT_PROTO_OTHER : ZT_PROTO_HTTP1;
-		return cs->proto == ZT_PROTO_HTTP1;
-	}
-	if (cs->tries <= 1)
-		cs->proto = ZT_PROTO_OTHER;
-	else
-		cs->tries--;
-	return false;
-}
 
 /* Copy up to `want` bytes from a user buffer or iovec array into the event. */
 static __always_inline __u32 copy_payload(struct scratch *s, __u64 buf, __u32 iovcnt, __u64 want)
@@ -152,8 +75,8 @@ static __always_inline void fill_header(struct zt_event_header *h, __u16 type, _
 
 /* Build and, if the connection is of interest, ship one data event. */
 static __always_inline void emit_data(struct scratch *s, struct conn_state *cs, __u64 pid_tgid,
-				      int fd, struct sock *sk, __u8 dir, __u64 seq, __u64 bytes,
-				      __u64 buf, __u32 iovcnt, bool with_payload)
+				      int fd, __u8 dir, __u64 seq, __u64 bytes, __u64 buf,
+				      __u32 iovcnt, bool with_payload)
 {
 	struct zt_data_event *ev = &s->ev;
 	__u64 size;
@@ -162,7 +85,7 @@ static __always_inline void emit_data(struct scratch *s, struct conn_state *cs, 
 	ev->conn.pid = pid_tgid >> 32;
 	ev->conn.fd = fd;
 	ev->conn.gen = cs->gen;
-	sock_tuple(sk, &ev->tuple);
+	ev->tuple = cs->tuple;
 	ev->seq = seq;
 	ev->bytes = bytes > 0xffffffffULL ? 0xffffffff : bytes;
 	ev->dir = dir;
@@ -170,7 +93,7 @@ static __always_inline void emit_data(struct scratch *s, struct conn_state *cs, 
 	ev->flags = with_payload ? 0 : ZT_DATA_F_NO_PAYLOAD;
 	ev->pad = 0;
 	ev->captured = with_payload ? copy_payload(s, buf, iovcnt, bytes) : 0;
-	if (!classify(cs, ev))
+	if (!classify(cs, s->payload, ev->captured))
 		return;
 	ev->proto = cs->proto;
 	if (ev->captured < bytes && with_payload)
@@ -207,7 +130,6 @@ static __always_inline void handle_write(int fd, __u64 buf, __u32 iovcnt, __u64 
 	__u32 tgid = pid_tgid >> 32;
 	struct conn_state *cs;
 	struct scratch *s;
-	struct sock *sk;
 
 	if (tgid == self_tgid && tgid) {
 		note_self_endpoint(fd);
@@ -215,17 +137,14 @@ static __always_inline void handle_write(int fd, __u64 buf, __u32 iovcnt, __u64 
 	}
 	if (!pid_is_watched(tgid) || !count)
 		return;
-	sk = fd_to_tcp_sock(fd);
-	if (!sk)
-		return;
-	cs = conn_get(tgid, fd, sk, ZT_ROLE_UNKNOWN, false);
+	cs = conn_get(tgid, fd, ZT_ROLE_UNKNOWN, false);
 	if (!cs || cs->proto == ZT_PROTO_OTHER)
 		return;
 	s = scratch_get();
 	if (!s)
 		return;
-	emit_data(s, cs, pid_tgid, fd, sk, ZT_DIR_WRITE, sock_write_seq(sk), count, buf, iovcnt,
-		  true);
+	emit_data(s, cs, pid_tgid, fd, ZT_DIR_WRITE, sock_write_seq((struct sock *)cs->sk), count,
+		  buf, iovcnt, true);
 }
 
 static __always_inline void save_inflight(__u64 pid_tgid, struct inflight *in)
@@ -241,22 +160,18 @@ static __always_inline void handle_read_enter(int fd, __u64 buf, __u32 iovcnt)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct inflight in = {};
 	struct conn_state *cs;
-	struct sock *sk;
 
 	if (!pid_is_watched(pid_tgid >> 32))
 		return;
-	sk = fd_to_tcp_sock(fd);
-	if (!sk)
-		return;
-	cs = conn_get(pid_tgid >> 32, fd, sk, ZT_ROLE_UNKNOWN, false);
+	cs = conn_get(pid_tgid >> 32, fd, ZT_ROLE_UNKNOWN, false);
 	if (!cs || cs->proto == ZT_PROTO_OTHER)
 		return;
 	in.kind = INFLIGHT_READ;
 	in.fd = fd;
 	in.buf = buf;
 	in.iovcnt = iovcnt;
-	in.sk = (__u64)sk;
-	in.seq = sock_copied_seq(sk);
+	in.sk = cs->sk;
+	in.seq = sock_copied_seq((struct sock *)cs->sk);
 	save_inflight(pid_tgid, &in);
 }
 
@@ -283,31 +198,32 @@ enum read_kind {
 /* A read that was already blocked when the agent attached has no entry record. Its arguments
  * are still in the syscall's saved user registers, and copied_seq has moved by what it read:
  * recover them, so a connection's first request after start-up is not lost. */
-static __always_inline bool inflight_from_regs(struct inflight *in, enum read_kind kind, long ret)
+static __always_inline struct conn_state *inflight_from_regs(struct inflight *in,
+							      enum read_kind kind, long ret)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	int fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	__u64 arg2 = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	__u64 arg3 = PT_REGS_PARM3_CORE_SYSCALL(regs);
 	__u64 flags = kind == READ_PLAIN ? PT_REGS_PARM4_CORE_SYSCALL(regs) : arg3;
-	struct sock *sk;
+	struct conn_state *cs;
 
 	if (kind != READ_IOV && (flags & ZT_MSG_PEEK))
-		return false;
-	sk = fd_to_tcp_sock(fd);
-	if (!sk)
-		return false;
+		return NULL;
+	cs = conn_get(bpf_get_current_pid_tgid() >> 32, fd, ZT_ROLE_UNKNOWN, false);
+	if (!cs)
+		return NULL;
 	in->kind = INFLIGHT_READ;
 	in->fd = fd;
-	in->sk = (__u64)sk;
-	in->seq = sock_copied_seq(sk) - (__u32)ret;
+	in->sk = cs->sk;
+	in->seq = sock_copied_seq((struct sock *)cs->sk) - (__u32)ret;
 	in->buf = arg2;
 	in->iovcnt = 0;
 	if (kind == READ_IOV)
 		in->iovcnt = arg3 ?: 1;
 	else if (kind == READ_MSG && !msghdr_iov(arg2, &in->buf, &in->iovcnt))
-		return false;
-	return true;
+		return NULL;
+	return cs;
 }
 
 static __always_inline struct inflight *take_inflight(__u64 pid_tgid, __u8 kind)
@@ -330,28 +246,27 @@ static __always_inline void handle_read_exit(long ret, enum read_kind kind)
 	struct inflight recovered = {};
 	struct conn_state *cs;
 	struct scratch *s;
-	struct sock *sk;
 
-	/* EAGAIN and friends on non-blocking sockets are not data */
-	if (ret <= 0)
-		goto out;
 	if (!in) {
-		if (bpf_ktime_get_ns() > recover_until_ns || !pid_is_watched(pid_tgid >> 32) ||
-		    !inflight_from_regs(&recovered, kind, ret))
+		/* EAGAIN and friends on non-blocking sockets are not data */
+		if (ret <= 0 || bpf_ktime_get_ns() > recover_until_ns ||
+		    !pid_is_watched(pid_tgid >> 32))
+			return;
+		cs = inflight_from_regs(&recovered, kind, ret);
+		if (!cs)
 			return;
 		in = &recovered;
-		sk = (struct sock *)in->sk;
-		cs = conn_get(pid_tgid >> 32, in->fd, sk, ZT_ROLE_UNKNOWN, false);
 	} else {
 		struct conn_key key = {.tgid = pid_tgid >> 32, .fd = in->fd};
 
+		if (ret <= 0)
+			goto out;
 		cs = bpf_map_lookup_elem(&conns, &key);
 	}
 	s = scratch_get();
 	if (!cs || !s || cs->sk != in->sk || cs->proto == ZT_PROTO_OTHER)
 		goto out;
-	emit_data(s, cs, pid_tgid, in->fd, (struct sock *)in->sk, ZT_DIR_READ, in->seq, ret,
-		  in->buf, in->iovcnt, true);
+	emit_data(s, cs, pid_tgid, in->fd, ZT_DIR_READ, in->seq, ret, in->buf, in->iovcnt, true);
 out:
 	if (in != &recovered)
 		bpf_map_delete_elem(&inflight, &pid_tgid);
@@ -363,22 +278,17 @@ static __always_inline void handle_sendfile_enter(int out_fd)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct inflight in = {};
-	struct conn_key key = {.tgid = pid_tgid >> 32, .fd = out_fd};
 	struct conn_state *cs;
-	struct sock *sk;
 
-	if (!pid_is_watched(key.tgid))
+	if (!pid_is_watched(pid_tgid >> 32))
 		return;
-	cs = bpf_map_lookup_elem(&conns, &key);
+	cs = conn_get(pid_tgid >> 32, out_fd, ZT_ROLE_UNKNOWN, false);
 	if (!cs || cs->proto != ZT_PROTO_HTTP1)
-		return;
-	sk = fd_to_tcp_sock(out_fd);
-	if (!sk || (__u64)sk != cs->sk)
 		return;
 	in.kind = INFLIGHT_SENDFILE;
 	in.fd = out_fd;
-	in.sk = (__u64)sk;
-	in.seq = sock_write_seq(sk);
+	in.sk = cs->sk;
+	in.seq = sock_write_seq((struct sock *)cs->sk);
 	save_inflight(pid_tgid, &in);
 }
 
@@ -400,8 +310,7 @@ static __always_inline void handle_sendfile_exit(long ret)
 	s = scratch_get();
 	if (!cs || !s || cs->sk != in->sk)
 		goto out;
-	emit_data(s, cs, pid_tgid, in->fd, (struct sock *)in->sk, ZT_DIR_WRITE, in->seq, ret, 0, 0,
-		  false);
+	emit_data(s, cs, pid_tgid, in->fd, ZT_DIR_WRITE, in->seq, ret, 0, 0, false);
 out:
 	bpf_map_delete_elem(&inflight, &pid_tgid);
 }
@@ -422,14 +331,12 @@ static __always_inline void handle_connect_exit(long ret)
 	struct inflight *in = take_inflight(pid_tgid, INFLIGHT_CONNECT);
 	struct zt_conn_event ev = {};
 	struct conn_state *cs;
-	struct sock *sk;
 
 	if (!in)
 		return;
 	/* non-blocking connects (Go, Node, curl) return EINPROGRESS and succeed later */
 	if (ret == 0 || ret == -ZT_EINPROGRESS) {
-		sk = fd_to_tcp_sock(in->fd);
-		cs = sk ? conn_get(pid_tgid >> 32, in->fd, sk, ZT_ROLE_CLIENT, true) : NULL;
+		cs = conn_get(pid_tgid >> 32, in->fd, ZT_ROLE_CLIENT, true);
 		/* an event loop writes the first request when the connect completes, maybe
 		 * while handling another message: the agent needs to know who connected */
 		if (cs) {
@@ -439,7 +346,7 @@ static __always_inline void handle_connect_exit(long ret)
 			ev.conn.fd = in->fd;
 			ev.conn.gen = cs->gen;
 			ev.role = ZT_ROLE_CLIENT;
-			sock_tuple(sk, &ev.tuple);
+			ev.tuple = cs->tuple;
 			ringbuf_output(&ev, sizeof(ev));
 		}
 	}
@@ -449,13 +356,10 @@ static __always_inline void handle_connect_exit(long ret)
 static __always_inline void handle_accept_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct sock *sk;
 
 	if (ret < 0 || !pid_is_watched(pid_tgid >> 32))
 		return;
-	sk = fd_to_tcp_sock(ret);
-	if (sk)
-		conn_get(pid_tgid >> 32, ret, sk, ZT_ROLE_SERVER, true);
+	conn_get(pid_tgid >> 32, ret, ZT_ROLE_SERVER, true);
 }
 
 static __always_inline void handle_close(int fd)

@@ -25,7 +25,9 @@ struct conn_key {
 
 struct conn_state {
 	__u64 gen;  /* bpf_ktime_get_ns() when first seen: unique per connection lifetime */
-	__u64 sk;   /* struct sock address, to notice an fd now naming another socket */
+	__u64 file; /* struct file address: the fd still names this connection while it matches */
+	__u64 sk;   /* struct sock address */
+	struct zt_tuple tuple; /* read once: a connection's addresses do not change */
 	__u8 role;  /* enum zt_role */
 	__u8 proto; /* enum zt_proto */
 	__u8 tries; /* data events left to classify a connection joined mid-stream */

@@ -14,31 +14,36 @@
 #define ZT_S_IFMT      00170000
 #define ZT_S_IFSOCK    0140000
 
-/* fd of the current task → struct sock, or NULL unless it is a TCP socket over IPv4/IPv6.
- * Everything read from the sock later is trusted only because of these checks. */
-static __always_inline struct sock *fd_to_tcp_sock(int fd)
+/* fd of the current task → its struct file, or NULL. Four reads: cheap enough for every
+ * read/write on the system, and enough to tell whether a connection seen before is still the
+ * one behind this fd. */
+static __always_inline struct file *fd_to_file(int fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt;
 	struct file **fds;
 	struct file *file = NULL;
-	struct socket *sock;
-	struct sock *sk;
-	unsigned int max_fds;
-	__u16 family, type, protocol;
-	umode_t mode;
 
 	if (fd < 0)
 		return NULL;
 	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt)
-		return NULL;
-	max_fds = BPF_CORE_READ(fdt, max_fds);
-	if ((unsigned int)fd >= max_fds)
+	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
 	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
 		return NULL;
+	return file;
+}
+
+/* file → struct sock, or NULL unless it is a TCP socket over IPv4/IPv6. Everything read from
+ * the sock later is trusted only because of these checks. */
+static __always_inline struct sock *file_to_tcp_sock(struct file *file)
+{
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family, type, protocol;
+	umode_t mode;
+
 	mode = BPF_CORE_READ(file, f_inode, i_mode);
 	if ((mode & ZT_S_IFMT) != ZT_S_IFSOCK)
 		return NULL;
@@ -57,6 +62,13 @@ static __always_inline struct sock *fd_to_tcp_sock(int fd)
 	if (type != ZT_SOCK_STREAM || protocol != ZT_IPPROTO_TCP)
 		return NULL;
 	return sk;
+}
+
+static __always_inline struct sock *fd_to_tcp_sock(int fd)
+{
+	struct file *file = fd_to_file(fd);
+
+	return file ? file_to_tcp_sock(file) : NULL;
 }
 
 static __always_inline void sock_tuple(struct sock *sk, struct zt_tuple *t)

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c-dev
 protobuf-c-compiler libcurl4-openssl-dev libyaml-dev libcmocka-dev clang-format pkg-config
-nginx-light curl util-linux iproute2 golang-go python3 python3-pytest"
+nginx-light curl util-linux iproute2 golang-go python3 python3-pytest
+nodejs default-jdk-headless wrk libmicrohttpd-dev"
 
 missing=""
 for p in $PKGS; do

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include "correlate.h"
 #include "traceparent.h"
 #include "u64map.h"
@@ -14,8 +15,23 @@ struct correlator {
 	struct u64map *index;	/* (seq, head hash) → chain of client spans awaiting a server */
 	struct u64map *opens;	/* connection → span id of the context that connected it */
 	uint32_t max_contexts;
+	/* Client spans that ended before their server side read the request (a client that
+	 * gives up and closes): copies kept, indexed, for HOLD_NS, so the join still happens. */
+	struct span *held_head, *held_tail;
+	uint32_t nheld;
 	struct correlator_stats stats;
 };
+
+#define HOLD_NS	 (2ull * 1000000000ull)
+#define MAX_HELD 65536
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 static uint64_t rotl(uint64_t x, int k)
 {
@@ -58,10 +74,13 @@ struct correlator *correlator__new(uint32_t capacity)
 	return c;
 }
 
+static void drop_held(struct correlator *c, bool all, uint64_t now);
+
 void correlator__free(struct correlator *c)
 {
 	if (!c)
 		return;
+	drop_held(c, true, 0);
 	u64map__free(c->live);
 	u64map__free(c->context);
 	u64map__free(c->index);
@@ -214,6 +233,7 @@ void correlator__server_start(struct correlator *c, struct span *s, uint32_t pid
 		unindex(c, client);
 		c->stats.joined_same_node++;
 		c->stats.joined_nat += nat;
+		c->stats.joined_held += client->held_until != 0;
 	} else if (traceparent && tp_len && !traceparent_parse(traceparent, tp_len, &tp)) {
 		memcpy(s->ctx.trace_id, tp.trace_id, 16);
 		memcpy(s->parent_id, tp.parent_id, 8);
@@ -326,6 +346,59 @@ void correlator__client_response(struct correlator *c, const struct span *s, uin
 		set_context(c, pid, tid, parent->ctx.span_id);
 }
 
+/* Expire held copies: all of them, or those past their time. An expired one that is still
+ * indexed was never claimed. */
+static void drop_held(struct correlator *c, bool all, uint64_t now)
+{
+	while (c->held_head && (all || c->held_head->held_until <= now || c->nheld > MAX_HELD)) {
+		struct span *h = c->held_head;
+
+		c->held_head = h->held_next;
+		if (!c->held_head)
+			c->held_tail = NULL;
+		c->nheld--;
+		if (h->indexed) {
+			unindex(c, h);
+			c->stats.client_unjoined++;
+		}
+		span__free(h);
+	}
+}
+
+/* Keep an indexed copy of an ended client span for HOLD_NS. */
+static void hold(struct correlator *c, const struct span *s)
+{
+	struct span *h = span__new();
+
+	if (!h) {
+		c->stats.client_unjoined++;
+		return;
+	}
+	h->ctx = s->ctx;
+	h->trace_flags = s->trace_flags;
+	h->trace_state = s->trace_state ? strdup(s->trace_state) : NULL;
+	h->join_seq = s->join_seq;
+	h->join_hash = s->join_hash;
+	h->join_key = s->join_key;
+	h->join_pid = s->join_pid;
+	memcpy(h->join_local, s->join_local, 16);
+	h->join_port = s->join_port;
+	h->held_until = now_ns() + HOLD_NS;
+	h->join_next = u64map__get(c->index, h->join_key);
+	if (u64map__put(c->index, h->join_key, h)) {
+		span__free(h);
+		c->stats.client_unjoined++;
+		return;
+	}
+	h->indexed = true;
+	if (c->held_tail)
+		c->held_tail->held_next = h;
+	else
+		c->held_head = h;
+	c->held_tail = h;
+	c->nheld++;
+}
+
 void correlator__span_end(struct correlator *c, struct span *s)
 {
 	if (s->live) {
@@ -333,9 +406,15 @@ void correlator__span_end(struct correlator *c, struct span *s)
 		s->live = false;
 	}
 	if (s->indexed) {
+		/* its server side may not have read the request yet: the client gave up early */
 		unindex(c, s);
-		c->stats.client_unjoined++;
+		hold(c, s);
 	}
+}
+
+void correlator__expire(struct correlator *c, bool all)
+{
+	drop_held(c, all, now_ns());
 }
 
 void correlator__stats(const struct correlator *c, struct correlator_stats *out)

@@ -51,6 +51,7 @@ struct correlator_stats {
 	uint64_t joined_connect;     /* first requests parented by whoever opened the connection */
 	uint64_t client_adopted;     /* client requests that carried their own traceparent */
 	uint64_t client_unjoined;    /* client spans no server span on this node claimed */
+	uint64_t joined_held;	     /* joins to a client span that had already ended */
 	uint64_t server_local_unjoined; /* requests from this node that matched no client span */
 	uint64_t context_resets;	/* thread-context or connect table full and emptied */
 };
@@ -81,6 +82,9 @@ void correlator__client_response(struct correlator *c, const struct span *s, uin
 /* A span ended (or is dropped): it can no longer be a parent or be joined. */
 void correlator__span_end(struct correlator *c, struct span *s);
 
+/* Forget ended client spans held longer than the hold time (call periodically), or all of
+ * them (shutdown); the unclaimed ones count as client_unjoined. */
+void correlator__expire(struct correlator *c, bool all);
 void correlator__stats(const struct correlator *c, struct correlator_stats *out);
 
 #endif

@@ -18,6 +18,9 @@
 #include "tracer.h"
 #include "version.h"
 
+/* how often the ring is read when fewer than wakeup_bytes arrived: the most a span waits */
+#define POLL_MS 20
+
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
@@ -71,12 +74,13 @@ static void log_stats(struct probe *p, struct tracer *t, struct exporter *e, boo
 		(unsigned long long)t->stats.seq_gaps, (unsigned long long)t->stats.conns_evicted,
 		(unsigned long long)t->stats.bad_events, kbuf);
 	pr_info("%s: joined_same_node=%llu joined_nat=%llu joined_traceparent=%llu "
-		"joined_thread=%llu joined_connect=%llu client_adopted=%llu client_unjoined=%llu "
-		"server_local_unjoined=%llu context_resets=%llu",
+		"joined_thread=%llu joined_connect=%llu joined_held=%llu client_adopted=%llu "
+		"client_unjoined=%llu server_local_unjoined=%llu context_resets=%llu",
 		final ? "final links" : "links", (unsigned long long)cs.joined_same_node,
 		(unsigned long long)cs.joined_nat, (unsigned long long)cs.joined_traceparent,
 		(unsigned long long)cs.joined_thread, (unsigned long long)cs.joined_connect,
-		(unsigned long long)cs.client_adopted, (unsigned long long)cs.client_unjoined,
+		(unsigned long long)cs.joined_held, (unsigned long long)cs.client_adopted,
+		(unsigned long long)cs.client_unjoined,
 		(unsigned long long)cs.server_local_unjoined,
 		(unsigned long long)cs.context_resets);
 }
@@ -188,7 +192,7 @@ int main(int argc, char **argv, char **envp)
 	notify_systemd("READY=1");
 	last_tick = last_stats = now_s();
 	while (!stop_signal) {
-		int n = probe__poll(probe, 100);
+		int n = probe__poll(probe, POLL_MS);
 
 		if (n < 0 && n != -EINTR) {
 			pr_err("reading the ring buffer failed: %s", strerror(-n));

@@ -172,6 +172,9 @@ struct probe *probe__new(const struct probe_opts *o, const struct features *f, e
 	p->skel->rodata->capture_bytes = o->capture_bytes;
 	p->skel->rodata->filter_pids = o->npids > 0;
 	p->skel->rodata->recover_until_ns = monotonic_ns() + RECOVER_WINDOW_NS;
+	/* one wake-up per wakeup_bytes instead of one per event: a wake-up is an interrupt and a
+	 * context switch, far dearer than the event */
+	p->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 16;
 	bpf_map__set_max_entries(p->skel->maps.events, o->ringbuf_bytes);
 	bpf_map__set_max_entries(p->skel->maps.conns, o->max_conns);
 	err = zerotrace_bpf__load(p->skel);
@@ -207,7 +210,14 @@ fail:
 
 int probe__poll(struct probe *p, int timeout_ms)
 {
-	return ring_buffer__poll(p->rb, timeout_ms);
+	int n = ring_buffer__poll(p->rb, timeout_ms), m;
+
+	/* the kernel side wakes us only past wakeup_bytes; what came in below that is read
+	 * when the wait times out */
+	if (n < 0)
+		return n;
+	m = ring_buffer__consume(p->rb);
+	return m < 0 ? m : n + m;
 }
 
 void probe__drops(struct probe *p, uint64_t out[ZT_DROP_MAX])

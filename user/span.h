@@ -57,6 +57,8 @@ struct span {
 	uint8_t join_local[16]; /* client span: its end of the connection */
 	uint16_t join_port;
 	struct span *join_next; /* index chain */
+	uint64_t held_until;	/* held copy of an ended client span: expiry, monotonic ns */
+	struct span *held_next; /* held copies, oldest first */
 	struct span *next;	/* queue link */
 };
 

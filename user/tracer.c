@@ -68,6 +68,7 @@ void tracer__tick(struct tracer *t)
 {
 	/* wall clock steps (NTP) must not skew span times for long */
 	t->mono_to_unix_ns = clock_offset();
+	correlator__expire(t->corr, false);
 }
 
 void tracer__flush(struct tracer *t)
@@ -76,6 +77,7 @@ void tracer__flush(struct tracer *t)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	conn_table__close_all(t->conns, (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec);
+	correlator__expire(t->corr, true);
 }
 
 static int handle_data(struct tracer *t, const struct zt_data_event *ev, size_t len)

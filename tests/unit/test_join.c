@@ -214,8 +214,36 @@ static void test_out_of_order_is_counted(void **state)
 	client(f, 11, ZT_DIR_READ, 1, 13, ok);
 	assert_false(find(f, SPAN_KIND_SERVER, "/users/1")->has_parent);
 	assert_int_equal(stats(f).joined_same_node, 0);
-	assert_int_equal(stats(f).client_unjoined, 1);
 	assert_int_equal(stats(f).server_local_unjoined, 1);
+	correlator__expire(f->t->corr, true);
+	assert_int_equal(stats(f).client_unjoined, 1);
+}
+
+/* A client that gives up — writes its request and closes before the server has read it (wrk
+ * at the end of a run): the client span ends first, and is held so the join still happens. */
+static void test_client_closed_before_server_read(void **state)
+{
+	struct fixture *f = *state;
+	struct zt_conn_event close_ev = {};
+
+	client(f, 11, ZT_DIR_WRITE, 77, 10, req1);
+	close_ev.hdr.type = ZT_EV_CONN_CLOSE;
+	close_ev.hdr.len = sizeof(close_ev);
+	close_ev.hdr.pid = f->client_pid;
+	close_ev.hdr.ts = 11;
+	close_ev.conn.pid = f->client_pid;
+	close_ev.conn.fd = 5;
+	close_ev.conn.gen = 50;
+	assert_int_equal(tracer__handle(f->t, &close_ev, sizeof(close_ev)), 0);
+	assert_int_equal(f->out.n, 1);
+	assert_true(f->out.spans[0]->incomplete);
+	server(f, 21, ZT_DIR_READ, 77, 12, req1);
+	server(f, 21, ZT_DIR_WRITE, 1, 13, ok);
+	assert_child_of(find(f, SPAN_KIND_SERVER, "/users/1"),
+			find(f, SPAN_KIND_CLIENT, "/users/1"));
+	assert_int_equal(stats(f).joined_held, 1);
+	correlator__expire(f->t->corr, true);
+	assert_int_equal(stats(f).client_unjoined, 0);
 }
 
 /* A three-hop chain inside one event loop: the gateway (server fd 7) calls a backend on a
@@ -316,6 +344,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_v4_mapped_join, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_join_on_other_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_out_of_order_is_counted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_closed_before_server_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_event_loop_connect_and_response_context, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_client_adopts_its_traceparent, setup, teardown),

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Per-connection state in the kernel: identity, cached addresses, protocol classification. */
+#ifndef ZEROTRACE_CONN_BPF_H
+#define ZEROTRACE_CONN_BPF_H
+
+#include "maps.bpf.h"
+#include "sock.bpf.h"
+
+/* events a connection found mid-stream gets to show a message start */
+#define ZT_MIDSTREAM_TRIES 16
+
+/*
+ * The connection behind (tgid, fd), created on first sight; NULL unless it is a TCP socket.
+ * The fast path costs the fd → file walk and one lookup: while the fd names the same struct
+ * file it is the same connection, so the sock and its addresses are taken from the map. An fd
+ * that names another file was closed and reused without close() (dup2, exit, exec): a new
+ * connection. fresh: accept/connect just made it, whatever was there before.
+ */
+static __always_inline struct conn_state *conn_get(__u32 tgid, int fd, __u8 role, bool fresh)
+{
+	struct conn_key key = {.tgid = tgid, .fd = fd};
+	struct file *file = fd_to_file(fd);
+	struct conn_state init = {};
+	struct conn_state *cs;
+	struct sock *sk;
+
+	if (!file)
+		return NULL;
+	cs = bpf_map_lookup_elem(&conns, &key);
+	if (cs && cs->file == (__u64)file && !fresh)
+		return cs;
+	sk = file_to_tcp_sock(file);
+	if (!sk) {
+		if (cs)
+			bpf_map_delete_elem(&conns, &key);
+		return NULL;
+	}
+	init.gen = bpf_ktime_get_ns();
+	init.file = (__u64)file;
+	init.sk = (__u64)sk;
+	init.role = role;
+	/* a connection seen from accept/connect shows its first message in its first bytes */
+	init.tries = role == ZT_ROLE_UNKNOWN ? ZT_MIDSTREAM_TRIES : 1;
+	sock_tuple(sk, &init.tuple);
+	if (bpf_map_update_elem(&conns, &key, &init, BPF_ANY)) {
+		count_drop(ZT_DROP_CONN_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&conns, &key);
+}
+
+static __always_inline bool looks_like_http1(const __u8 *p, __u32 len)
+{
+	if (len < 8)
+		return false;
+	switch (p[0]) {
+	case 'G': return p[1] == 'E' && p[2] == 'T' && p[3] == ' ';
+	case 'P':
+		return (p[1] == 'O' && p[2] == 'S' && p[3] == 'T' && p[4] == ' ') ||
+		       (p[1] == 'U' && p[2] == 'T' && p[3] == ' ') ||
+		       (p[1] == 'A' && p[2] == 'T' && p[3] == 'C' && p[4] == 'H' && p[5] == ' ');
+	case 'H':
+		return (p[1] == 'E' && p[2] == 'A' && p[3] == 'D' && p[4] == ' ') ||
+		       (p[1] == 'T' && p[2] == 'T' && p[3] == 'P' && p[4] == '/' && p[5] == '1' &&
+			p[6] == '.');
+	case 'D': return p[1] == 'E' && p[2] == 'L' && p[3] == 'E' && p[4] == 'T' && p[5] == 'E';
+	case 'O': return p[1] == 'P' && p[2] == 'T' && p[3] == 'I' && p[4] == 'O' && p[5] == 'N';
+	case 'C': return p[1] == 'O' && p[2] == 'N' && p[3] == 'N' && p[4] == 'E' && p[5] == 'C';
+	case 'T': return p[1] == 'R' && p[2] == 'A' && p[3] == 'C' && p[4] == 'E' && p[5] == ' ';
+	}
+	return false;
+}
+
+/* Is the remote end of this connection one of the agent's own exporter sockets? */
+static __always_inline bool peer_is_agent(const struct zt_tuple *t)
+{
+	struct endpoint ep = {};
+
+	__builtin_memcpy(ep.addr, t->daddr, sizeof(ep.addr));
+	ep.port = t->dport;
+	ep.family = t->family;
+	return bpf_map_lookup_elem(&self_endpoints, &ep) != NULL;
+}
+
+/* Decide, once, whether a connection is worth shipping: its first bytes (or, joined
+ * mid-stream, one of its first few events) start an HTTP/1 message. */
+static __always_inline bool classify(struct conn_state *cs, const __u8 *payload, __u32 captured)
+{
+	if (cs->proto == ZT_PROTO_HTTP1)
+		return true;
+	if (cs->proto == ZT_PROTO_OTHER)
+		return false;
+	if (captured && looks_like_http1(payload, captured)) {
+		cs->proto = peer_is_agent(&cs->tuple) ? ZT_PROTO_OTHER : ZT_PROTO_HTTP1;
+		return cs->proto == ZT_PROTO_HTTP1;
+	}
+	if (cs->tries <= 1)
+		cs->proto = ZT_PROTO_OTHER;
+	else
+		cs->tries--;
+	return false;
+}
+
+#endif /* ZEROTRACE_CONN_BPF_H */

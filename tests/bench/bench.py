@@ -1,0 +1,247 @@
+"""`make bench`: what the agent costs a busy service, measured side by side in one run.
+
+Each case alternates runs without and with the agent (off, on, off, on, ...), same binary,
+same settings, the agent exporting OTLP/HTTP protobuf to a local receiver (otlp_sink). It
+prints one table: throughput ratio (median and worst pair), p50/p99 latency ratios, agent CPU
+per traced request, in-kernel BPF time per request, agent RSS, drops by reason, and the share
+of requests that produced a span (a run where spans are missing does not count as fast).
+
+Cases:
+  nginx-static   nginx (1 worker) serving a tiny file over keep-alive, saturated by wrk: the
+                 worst case for a tracer, almost all the work is the syscalls it watches.
+  work-1ms       a Go service whose handler burns ~1 ms of CPU per request.
+  conns-1000     1,000 open keep-alive connections: the agent's steady RSS.
+
+usage: bench.py [PAIRS] [SECONDS]      (default 3 pairs of 8 s runs)
+A benchmark prints numbers; it never fails on a slow machine.
+"""
+import json
+import os
+import re
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from harness import free_port, wait_for_port  # noqa: E402
+
+AGENT = os.path.join(ROOT, "build", "zerotrace")
+SINK = os.path.join(ROOT, "build", "bench", "otlp_sink")
+WORK = os.path.join(ROOT, "build", "bench", "work_server")
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+NGINX_CONF = """
+user root;
+worker_processes 1;
+worker_rlimit_nofile 8192;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    sendfile on;
+    keepalive_timeout 120;
+    keepalive_requests 1000000;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        root {dir}/www;
+    }}
+}}
+"""
+
+
+def wrk(url, seconds, conns, threads=1):
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{seconds}s",
+                          "--latency", url], capture_output=True, text=True, check=True).stdout
+    lat = {}
+    for pct, val, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+        lat[pct] = float(val) * UNITS[unit]
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "p50": lat["50"], "p99": lat["99"],
+        "errors": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0,
+    }
+
+
+def sink_stats(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as r:
+        return json.load(r)
+
+
+def server_spans(stats, service):
+    return sum(c["count"] for c in stats["spans"] if c["service"] == service and c["kind"] == 2)
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid, key="VmRSS"):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(rf"{key}:\s+(\d+) kB", f.read()).group(1)) / 1024.0
+
+
+def bpf_runtime():
+    """(run_time_ns, run_cnt) summed over the agent's programs (kernel.bpf_stats_enabled)."""
+    progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
+                                      text=True, check=True).stdout)
+    mine = [p for p in progs if p.get("name", "").startswith("tp_")]
+    return sum(p.get("run_time_ns", 0) for p in mine), sum(p.get("run_cnt", 0) for p in mine)
+
+
+class AgentRun:
+    def __init__(self, sink_port):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ZEROTRACE_"))}
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{sink_port}"
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="zt-bench-", suffix=".log")
+        self.proc = subprocess.Popen([AGENT], stdout=subprocess.DEVNULL, stderr=self.log, env=env)
+        deadline = time.time() + 60
+        while "ready" not in self.text():
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("agent did not start:\n" + self.text())
+            time.sleep(0.05)
+
+    def text(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        text = self.text()
+        drops = dict(re.findall(r"(\w+)=(\d+)", text.split("kernel_drops:")[-1].split("\n")[0]))
+        stats = dict(re.findall(r"(\w+)=(\d+)", re.search(r"final stats: (.*)", text).group(1)))
+        lost = {k: int(v) for k, v in drops.items() if k != "payload_truncated" and int(v)}
+        for k in ("queue_dropped", "export_failed", "seq_gaps", "conns_evicted"):
+            if int(stats.get(k, 0)):
+                lost[k] = int(stats[k])
+        return lost
+
+
+def run_case(name, url, service, conns, pairs, seconds, sink_port, extra_on=None):
+    rows = []
+    for _ in range(pairs):
+        off = wrk(url, seconds, conns)
+        before = server_spans(sink_stats(sink_port), service)
+        agent = AgentRun(sink_port)
+        cpu0 = cpu_seconds(agent.proc.pid)
+        on = wrk(url, seconds, conns)
+        time.sleep(1.5)  # let the exporter drain; its CPU belongs to these requests
+        cpu = cpu_seconds(agent.proc.pid) - cpu0
+        rss = rss_mb(agent.proc.pid)
+        lost = agent.stop()
+        traced = server_spans(sink_stats(sink_port), service) - before
+        rows.append({"off": off, "on": on, "cpu_us": cpu * 1e6 / max(on["requests"], 1),
+                     "rss": rss, "lost": lost, "traced": traced / max(on["requests"], 1)})
+    # in-kernel time, in a run of its own: bpf_stats costs a little on every program run
+    subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
+    try:
+        agent = AgentRun(sink_port)
+        t0, _ = bpf_runtime()
+        on = wrk(url, seconds, conns)
+        t1, _ = bpf_runtime()
+        agent.stop()
+        bpf_ns = (t1 - t0) / max(on["requests"], 1)
+    finally:
+        subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=True)
+    return {"name": name, "rows": rows, "bpf_ns": bpf_ns}
+
+
+def rss_with_connections(url, conns, seconds, sink_port):
+    agent = AgentRun(sink_port)
+    subprocess.run(["wrk", "-t", "1", "-c", str(conns), "-d", f"{seconds}s", url],
+                   capture_output=True, check=True)
+    rss = rss_mb(agent.proc.pid)
+    hwm = rss_mb(agent.proc.pid, "VmHWM")
+    lost = agent.stop()
+    return rss, hwm, lost
+
+
+def print_table(results, conns_result):
+    print()
+    print(f"{'case':<14} {'thr ratio med (min)':>20} {'p50 ratio':>10} {'p99 ratio':>10} "
+          f"{'agent us/req':>13} {'bpf ns/req':>11} {'RSS MB':>7} {'traced':>8}  drops")
+    for r in results:
+        ratios = [x["on"]["rps"] / x["off"]["rps"] for x in r["rows"]]
+        p50 = statistics.median(x["on"]["p50"] / x["off"]["p50"] for x in r["rows"])
+        p99 = statistics.median(x["on"]["p99"] / x["off"]["p99"] for x in r["rows"])
+        cpu = statistics.median(x["cpu_us"] for x in r["rows"])
+        rss = max(x["rss"] for x in r["rows"])
+        traced = min(x["traced"] for x in r["rows"])
+        lost = {}
+        for x in r["rows"]:
+            for k, v in x["lost"].items():
+                lost[k] = lost.get(k, 0) + v
+        print(f"{r['name']:<14} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
+              f"{p50:>10.3f} {p99:>10.3f} {cpu:>13.2f} {r['bpf_ns']:>11.0f} {rss:>7.1f} "
+              f"{100 * traced:>7.2f}%  {lost or 0}")
+    rss, hwm, lost = conns_result
+    print(f"{'conns-1000':<14} agent RSS with 1,000 open keep-alive connections: {rss:.1f} MB "
+          f"(peak {hwm:.1f} MB), drops {lost or 0}")
+    print()
+    for r in results:
+        for i, x in enumerate(r["rows"]):
+            print(f"  {r['name']} pair {i + 1}: off {x['off']['rps']:.0f} req/s "
+                  f"p50 {x['off']['p50']:.3f} ms p99 {x['off']['p99']:.3f} ms | on "
+                  f"{x['on']['rps']:.0f} req/s p50 {x['on']['p50']:.3f} ms "
+                  f"p99 {x['on']['p99']:.3f} ms, {x['cpu_us']:.2f} us/req, "
+                  f"{100 * x['traced']:.2f}% traced")
+
+
+def main():
+    pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # wrk's 1,000 connections
+    procs = []
+    tmp = tempfile.TemporaryDirectory(prefix="zt-bench-")
+    try:
+        sink_port, nginx_port, work_port = free_port(), free_port(), free_port()
+        procs.append(subprocess.Popen([SINK, str(sink_port)], stdout=subprocess.DEVNULL))
+        os.makedirs(os.path.join(tmp.name, "www"))
+        with open(os.path.join(tmp.name, "www", "tiny.txt"), "w") as f:
+            f.write("ok\n")
+        conf = os.path.join(tmp.name, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF.format(dir=tmp.name, port=nginx_port))
+        procs.append(subprocess.Popen(["nginx", "-c", conf, "-e", os.path.join(tmp.name, "e.log")]))
+        procs.append(subprocess.Popen([WORK, str(work_port)], stdout=subprocess.DEVNULL))
+        for p in (sink_port, nginx_port, work_port):
+            wait_for_port(p)
+        print(f"zerotrace benchmark: {pairs} off/on pairs of {seconds} s per case, "
+              f"{os.cpu_count()} CPUs, wrk 1 thread", flush=True)
+        results = [
+            run_case("nginx-static", f"http://127.0.0.1:{nginx_port}/tiny.txt", "nginx", 32,
+                     pairs, seconds, sink_port),
+            run_case("work-1ms", f"http://127.0.0.1:{work_port}/work", "work_server", 16,
+                     pairs, seconds, sink_port),
+        ]
+        conns = rss_with_connections(f"http://127.0.0.1:{nginx_port}/tiny.txt", 1000, seconds,
+                                     sink_port)
+        print_table(results, conns)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=10)
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

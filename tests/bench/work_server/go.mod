@@ -1,0 +1,3 @@
+module zerotrace.test/bench
+
+go 1.19
