@@ -9,8 +9,8 @@
 #include "conn.bpf.h"
 
 /* iovecs copied per event; later ones are counted, not shipped */
-#define ZT_MAX_IOV 8
-#define ZT_EINPROGRESS	   115
+#define ZT_MAX_IOV     8
+#define ZT_EINPROGRESS 115
 
 struct iovec_user {
 	__u64 base;
@@ -199,7 +199,7 @@ enum read_kind {
  * are still in the syscall's saved user registers, and copied_seq has moved by what it read:
  * recover them, so a connection's first request after start-up is not lost. */
 static __always_inline struct conn_state *inflight_from_regs(struct inflight *in,
-							      enum read_kind kind, long ret)
+							     enum read_kind kind, long ret)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	int fd = PT_REGS_PARM1_CORE_SYSCALL(regs);

@@ -28,9 +28,9 @@ struct conn_state {
 	__u64 file; /* struct file address: the fd still names this connection while it matches */
 	__u64 sk;   /* struct sock address */
 	struct zt_tuple tuple; /* read once: a connection's addresses do not change */
-	__u8 role;  /* enum zt_role */
-	__u8 proto; /* enum zt_proto */
-	__u8 tries; /* data events left to classify a connection joined mid-stream */
+	__u8 role;	       /* enum zt_role */
+	__u8 proto;	       /* enum zt_proto */
+	__u8 tries;	       /* data events left to classify a connection joined mid-stream */
 	__u8 pad[5];
 };
 
