@@ -147,34 +147,6 @@ static __always_inline void handle_write(int fd, __u64 buf, __u32 iovcnt, __u64 
 		  buf, iovcnt, true);
 }
 
-static __always_inline void save_inflight(__u64 pid_tgid, struct inflight *in)
-{
-	if (bpf_map_update_elem(&inflight, &pid_tgid, in, BPF_ANY))
-		count_drop(ZT_DROP_ARGS_MAP_FULL);
-}
-
-/* read, readv, recvfrom, recvmsg: remember the buffer at entry, ship at exit with the
- * returned length. */
-static __always_inline void handle_read_enter(int fd, __u64 buf, __u32 iovcnt)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct inflight in = {};
-	struct conn_state *cs;
-
-	if (!pid_is_watched(pid_tgid >> 32))
-		return;
-	cs = conn_get(pid_tgid >> 32, fd, ZT_ROLE_UNKNOWN, false);
-	if (!cs || cs->proto == ZT_PROTO_OTHER)
-		return;
-	in.kind = INFLIGHT_READ;
-	in.fd = fd;
-	in.buf = buf;
-	in.iovcnt = iovcnt;
-	in.sk = cs->sk;
-	in.seq = sock_copied_seq((struct sock *)cs->sk);
-	save_inflight(pid_tgid, &in);
-}
-
 /* struct user_msghdr: the iovec array and its length */
 static __always_inline bool msghdr_iov(__u64 msg, __u64 *iov, __u32 *iovcnt)
 {
@@ -188,169 +160,107 @@ static __always_inline bool msghdr_iov(__u64 msg, __u64 *iov, __u32 *iovcnt)
 }
 
 enum read_kind {
-	READ_PLAIN, /* read, recvfrom: (fd, buf, len) */
+	READ_PLAIN, /* read: (fd, buf, len) */
+	READ_FROM,  /* recvfrom: (fd, buf, len, flags, ...) */
 	READ_IOV,   /* readv: (fd, iov, iovcnt) */
 	READ_MSG,   /* recvmsg: (fd, msghdr, flags) */
 };
 
 #define ZT_MSG_PEEK 2
 
-/* A read that was already blocked when the agent attached has no entry record. Its arguments
- * are still in the syscall's saved user registers, and copied_seq has moved by what it read:
- * recover them, so a connection's first request after start-up is not lost. */
-static __always_inline struct conn_state *inflight_from_regs(struct inflight *in,
-							     enum read_kind kind, long ret)
+/* The syscall's arguments, from the user registers saved at entry. Exit hooks read them there
+ * instead of keeping an entry record per call: one hook per read instead of two and no map
+ * update, and a read already blocked when the agent attached is seen too. */
+static __always_inline struct pt_regs *syscall_regs(void)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	int fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	__u64 arg2 = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	__u64 arg3 = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	__u64 flags = kind == READ_PLAIN ? PT_REGS_PARM4_CORE_SYSCALL(regs) : arg3;
-	struct conn_state *cs;
-
-	if (kind != READ_IOV && (flags & ZT_MSG_PEEK))
-		return NULL;
-	cs = conn_get(bpf_get_current_pid_tgid() >> 32, fd, ZT_ROLE_UNKNOWN, false);
-	if (!cs)
-		return NULL;
-	in->kind = INFLIGHT_READ;
-	in->fd = fd;
-	in->sk = cs->sk;
-	in->seq = sock_copied_seq((struct sock *)cs->sk) - (__u32)ret;
-	in->buf = arg2;
-	in->iovcnt = 0;
-	if (kind == READ_IOV)
-		in->iovcnt = arg3 ?: 1;
-	else if (kind == READ_MSG && !msghdr_iov(arg2, &in->buf, &in->iovcnt))
-		return NULL;
-	return cs;
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-static __always_inline struct inflight *take_inflight(__u64 pid_tgid, __u8 kind)
-{
-	struct inflight *in = bpf_map_lookup_elem(&inflight, &pid_tgid);
-
-	if (!in)
-		return NULL;
-	if (in->kind != kind) {
-		bpf_map_delete_elem(&inflight, &pid_tgid);
-		return NULL;
-	}
-	return in;
-}
-
+/* read, readv, recvfrom, recvmsg, at exit: the bytes are in the buffer, and copied_seq has
+ * moved past them, so the first one's sequence number is copied_seq - ret. */
 static __always_inline void handle_read_exit(long ret, enum read_kind kind)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct inflight *in = take_inflight(pid_tgid, INFLIGHT_READ);
-	struct inflight recovered = {};
+	struct pt_regs *regs;
 	struct conn_state *cs;
 	struct scratch *s;
+	__u64 buf, flags;
+	__u32 iovcnt = 0;
+	int fd;
 
-	if (!in) {
-		/* EAGAIN and friends on non-blocking sockets are not data */
-		if (ret <= 0 || bpf_ktime_get_ns() > recover_until_ns ||
-		    !pid_is_watched(pid_tgid >> 32))
-			return;
-		cs = inflight_from_regs(&recovered, kind, ret);
-		if (!cs)
-			return;
-		in = &recovered;
-	} else {
-		struct conn_key key = {.tgid = pid_tgid >> 32, .fd = in->fd};
-
-		if (ret <= 0)
-			goto out;
-		cs = bpf_map_lookup_elem(&conns, &key);
-	}
+	/* EAGAIN and friends on non-blocking sockets are not data */
+	if (ret <= 0 || !pid_is_watched(pid_tgid >> 32))
+		return;
+	regs = syscall_regs();
+	fd = PT_REGS_PARM1_SYSCALL(regs);
+	buf = PT_REGS_PARM2_SYSCALL(regs);
+	/* only recvfrom and recvmsg take flags; the other registers hold whatever was there */
+	flags = kind == READ_FROM  ? PT_REGS_PARM4_SYSCALL(regs)
+		: kind == READ_MSG ? PT_REGS_PARM3_SYSCALL(regs)
+				   : 0;
+	if (flags & ZT_MSG_PEEK)
+		return; /* the bytes stay queued and will be read again */
+	cs = conn_get(pid_tgid >> 32, fd, ZT_ROLE_UNKNOWN, false);
+	if (!cs || cs->proto == ZT_PROTO_OTHER)
+		return;
+	if (kind == READ_IOV)
+		iovcnt = PT_REGS_PARM3_SYSCALL(regs) ?: 1;
+	else if (kind == READ_MSG && !msghdr_iov(buf, &buf, &iovcnt))
+		return;
 	s = scratch_get();
-	if (!cs || !s || cs->sk != in->sk || cs->proto == ZT_PROTO_OTHER)
-		goto out;
-	emit_data(s, cs, pid_tgid, in->fd, ZT_DIR_READ, in->seq, ret, in->buf, in->iovcnt, true);
-out:
-	if (in != &recovered)
-		bpf_map_delete_elem(&inflight, &pid_tgid);
+	if (!s)
+		return;
+	emit_data(s, cs, pid_tgid, fd, ZT_DIR_READ,
+		  (__u32)(sock_copied_seq((struct sock *)cs->sk) - (__u32)ret), ret, buf, iovcnt,
+		  true);
 }
 
-/* sendfile: the end of a response is its last byte, even when the body never passes through
- * user memory (nginx serves static files this way). Counted at exit, no payload. */
-static __always_inline void handle_sendfile_enter(int out_fd)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct inflight in = {};
-	struct conn_state *cs;
-
-	if (!pid_is_watched(pid_tgid >> 32))
-		return;
-	cs = conn_get(pid_tgid >> 32, out_fd, ZT_ROLE_UNKNOWN, false);
-	if (!cs || cs->proto != ZT_PROTO_HTTP1)
-		return;
-	in.kind = INFLIGHT_SENDFILE;
-	in.fd = out_fd;
-	in.sk = cs->sk;
-	in.seq = sock_write_seq((struct sock *)cs->sk);
-	save_inflight(pid_tgid, &in);
-}
-
+/* sendfile, at exit: the end of a response is its last byte, even when the body never passes
+ * through user memory (nginx serves static files this way). No payload. */
 static __always_inline void handle_sendfile_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct inflight *in = take_inflight(pid_tgid, INFLIGHT_SENDFILE);
-	struct conn_key key;
 	struct conn_state *cs;
 	struct scratch *s;
+	int fd;
 
-	if (!in)
+	if (ret <= 0 || !pid_is_watched(pid_tgid >> 32))
 		return;
-	if (ret <= 0)
-		goto out;
-	key.tgid = pid_tgid >> 32;
-	key.fd = in->fd;
-	cs = bpf_map_lookup_elem(&conns, &key);
+	fd = PT_REGS_PARM1_SYSCALL(syscall_regs());
+	cs = conn_get(pid_tgid >> 32, fd, ZT_ROLE_UNKNOWN, false);
+	if (!cs || cs->proto != ZT_PROTO_HTTP1)
+		return;
 	s = scratch_get();
-	if (!cs || !s || cs->sk != in->sk)
-		goto out;
-	emit_data(s, cs, pid_tgid, in->fd, ZT_DIR_WRITE, in->seq, ret, 0, 0, false);
-out:
-	bpf_map_delete_elem(&inflight, &pid_tgid);
-}
-
-static __always_inline void handle_connect_enter(int fd)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct inflight in = {.kind = INFLIGHT_CONNECT, .fd = fd};
-
-	if (!pid_is_watched(pid_tgid >> 32))
+	if (!s)
 		return;
-	save_inflight(pid_tgid, &in);
+	emit_data(s, cs, pid_tgid, fd, ZT_DIR_WRITE,
+		  (__u32)(sock_write_seq((struct sock *)cs->sk) - (__u32)ret), ret, 0, 0, false);
 }
 
 static __always_inline void handle_connect_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct inflight *in = take_inflight(pid_tgid, INFLIGHT_CONNECT);
 	struct zt_conn_event ev = {};
 	struct conn_state *cs;
+	int fd;
 
-	if (!in)
-		return;
 	/* non-blocking connects (Go, Node, curl) return EINPROGRESS and succeed later */
-	if (ret == 0 || ret == -ZT_EINPROGRESS) {
-		cs = conn_get(pid_tgid >> 32, in->fd, ZT_ROLE_CLIENT, true);
-		/* an event loop writes the first request when the connect completes, maybe
-		 * while handling another message: the agent needs to know who connected */
-		if (cs) {
-			fill_header(&ev.hdr, ZT_EV_CONN_OPEN, pid_tgid);
-			ev.hdr.len = sizeof(ev);
-			ev.conn.pid = pid_tgid >> 32;
-			ev.conn.fd = in->fd;
-			ev.conn.gen = cs->gen;
-			ev.role = ZT_ROLE_CLIENT;
-			ev.tuple = cs->tuple;
-			ringbuf_output(&ev, sizeof(ev));
-		}
-	}
-	bpf_map_delete_elem(&inflight, &pid_tgid);
+	if ((ret != 0 && ret != -ZT_EINPROGRESS) || !pid_is_watched(pid_tgid >> 32))
+		return;
+	fd = PT_REGS_PARM1_SYSCALL(syscall_regs());
+	cs = conn_get(pid_tgid >> 32, fd, ZT_ROLE_CLIENT, true);
+	if (!cs)
+		return;
+	/* an event loop writes the first request when the connect completes, maybe while
+	 * handling another message: the agent needs to know who connected */
+	fill_header(&ev.hdr, ZT_EV_CONN_OPEN, pid_tgid);
+	ev.hdr.len = sizeof(ev);
+	ev.conn.pid = pid_tgid >> 32;
+	ev.conn.fd = fd;
+	ev.conn.gen = cs->gen;
+	ev.role = ZT_ROLE_CLIENT;
+	ev.tuple = cs->tuple;
+	ringbuf_output(&ev, sizeof(ev));
 }
 
 static __always_inline void handle_accept_exit(long ret)

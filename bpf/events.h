@@ -52,7 +52,6 @@ enum zt_drop_reason {
 	ZT_DROP_RINGBUF_FULL = 0,    /* an event did not fit in the ring buffer */
 	ZT_DROP_PAYLOAD_TRUNCATED,   /* payload longer than capture_bytes: tail not shipped */
 	ZT_DROP_CONN_MAP_FULL,	     /* connection table full: connection not tracked */
-	ZT_DROP_ARGS_MAP_FULL,	     /* in-flight syscall table full: one read lost */
 	ZT_DROP_PAYLOAD_READ_FAILED, /* user memory could not be read */
 	ZT_DROP_MAX,
 };

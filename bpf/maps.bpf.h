@@ -10,10 +10,6 @@ const volatile __u32 self_tgid = 0;			 /* the agent: never traced */
 const volatile __u32 capture_bytes = ZT_DEFAULT_CAPTURE; /* payload prefix per event */
 const volatile bool filter_pids = false;		 /* only pids in watched_pids */
 const volatile __u64 wakeup_bytes = 0;			 /* 0: wake the reader on every event */
-/* Until then (CLOCK_MONOTONIC ns), reads with no entry record are recovered from registers:
- * they were blocked before the programs attached. Bounded so that afterwards the reads of
- * files and pipes do not pay for it. */
-const volatile __u64 recover_until_ns = 0;
 
 /* Connection state per (tgid, fd). Written by every socket hook, read by them too; the agent
  * deletes entries of processes that exit (their fds close without close()). LRU so a leak can
@@ -40,30 +36,6 @@ struct {
 	__type(key, struct conn_key);
 	__type(value, struct conn_state);
 } conns SEC(".maps");
-
-/* Arguments of a syscall in flight, saved at entry for the exit hook. Keyed by pid_tgid. */
-enum inflight_kind {
-	INFLIGHT_READ = 1,
-	INFLIGHT_SENDFILE = 2,
-	INFLIGHT_CONNECT = 3,
-};
-
-struct inflight {
-	__u64 buf; /* user buffer, or struct iovec array when iovcnt > 0 */
-	__u64 sk;
-	__u64 seq; /* copied_seq / write_seq at entry */
-	__u32 iovcnt;
-	__s32 fd;
-	__u8 kind;
-	__u8 pad[7];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct inflight);
-} inflight SEC(".maps");
 
 /* Local endpoints of the agent's own sockets (its exporter connections). A connection whose
  * remote end is one of these is the backend receiving our export: never traced. Written by the

@@ -14,23 +14,20 @@
 #define ZT_S_IFMT      00170000
 #define ZT_S_IFSOCK    0140000
 
-/* fd of the current task → its struct file, or NULL. Four reads: cheap enough for every
- * read/write on the system, and enough to tell whether a connection seen before is still the
- * one behind this fd. */
+/* fd of the current task → its struct file, or NULL: cheap enough for every read/write on
+ * the system, and enough to tell whether a connection seen before is still the one behind
+ * this fd. */
 static __always_inline struct file *fd_to_file(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt;
-	struct file **fds;
+	/* a BTF task pointer: its fields load directly (exception-table protected), no helper
+	 * call per hop; only the variable-index slot needs bpf_probe_read_kernel */
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file *file = NULL;
 
-	if (fd < 0)
+	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]))
 		return NULL;
 	return file;
 }

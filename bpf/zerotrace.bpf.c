@@ -67,38 +67,6 @@ int tp_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_read")
-int tp_enter_read(struct trace_event_raw_sys_enter *ctx)
-{
-	handle_read_enter(ARG(ctx, 0), ARG(ctx, 1), 0);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_readv")
-int tp_enter_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	handle_read_enter(ARG(ctx, 0), ARG(ctx, 1), ARG(ctx, 2) ?: 1);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int tp_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	handle_read_enter(ARG(ctx, 0), ARG(ctx, 1), 0);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int tp_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 iovp;
-	__u32 iovcnt;
-
-	if (msghdr_iov(ARG(ctx, 1), &iovp, &iovcnt))
-		handle_read_enter(ARG(ctx, 0), iovp, iovcnt);
-	return 0;
-}
-
 SEC("tracepoint/syscalls/sys_exit_read")
 int tp_exit_read(struct trace_event_raw_sys_exit *ctx)
 {
@@ -116,7 +84,7 @@ int tp_exit_readv(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
 int tp_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
 {
-	handle_read_exit(ctx->ret, READ_PLAIN);
+	handle_read_exit(ctx->ret, READ_FROM);
 	return 0;
 }
 
@@ -127,24 +95,10 @@ int tp_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendfile64")
-int tp_enter_sendfile(struct trace_event_raw_sys_enter *ctx)
-{
-	handle_sendfile_enter(ARG(ctx, 0));
-	return 0;
-}
-
 SEC("tracepoint/syscalls/sys_exit_sendfile64")
 int tp_exit_sendfile(struct trace_event_raw_sys_exit *ctx)
 {
 	handle_sendfile_exit(ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	handle_connect_enter(ARG(ctx, 0));
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "conn.h"
+#include "log.h"
 #include "span.h"
 #include "tracer.h"
 
@@ -224,6 +225,8 @@ void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *p
 		int32_t delta = (int32_t)(seq - cd->next_seq);
 
 		if (delta > 0) {
+			pr_debug("pid %u fd %d: %u bytes missing before seq %u (%s)", c->id.pid,
+				 c->id.fd, (uint32_t)delta, seq, d == ZT_DIR_READ ? "read" : "write");
 			handle_gap(c, d);
 		} else if (delta < 0) {
 			/* a retried partial write, or a peek: skip what was already parsed */

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -21,20 +20,8 @@ const char *const drop_reason_names[ZT_DROP_MAX] = {
     [ZT_DROP_RINGBUF_FULL] = "ringbuf_full",
     [ZT_DROP_PAYLOAD_TRUNCATED] = "payload_truncated",
     [ZT_DROP_CONN_MAP_FULL] = "conn_map_full",
-    [ZT_DROP_ARGS_MAP_FULL] = "inflight_map_full",
     [ZT_DROP_PAYLOAD_READ_FAILED] = "payload_read_failed",
 };
-
-/* how long after start-up a read already blocked at attach time can still be recovered */
-#define RECOVER_WINDOW_NS (600ull * 1000000000ull)
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 struct probe {
 	struct zerotrace_bpf *skel;
@@ -171,7 +158,6 @@ struct probe *probe__new(const struct probe_opts *o, const struct features *f, e
 	p->skel->rodata->self_tgid = getpid();
 	p->skel->rodata->capture_bytes = o->capture_bytes;
 	p->skel->rodata->filter_pids = o->npids > 0;
-	p->skel->rodata->recover_until_ns = monotonic_ns() + RECOVER_WINDOW_NS;
 	/* one wake-up per wakeup_bytes instead of one per event: a wake-up is an interrupt and a
 	 * context switch, far dearer than the event */
 	p->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 16;

@@ -66,15 +66,16 @@ def parent_of(span):
 
 def check_request(spans, chain):
     """None if spans are exactly the chain, else what is wrong."""
-    if len(spans) != len(chain):
-        return f"{len(spans)} spans, want {len(chain)}"
     by_level = []
     for svc, kind, name, path in chain:
         found = [s for s in spans if s["serviceName"] == svc and s["tagmap"]["span.kind"] == kind
                  and s["operationName"] == name and s["tagmap"].get("url.path") == path]
         if len(found) != 1:
-            return f"{len(found)} spans for {svc} {kind} {name}"
+            return f"{len(found)} spans for {svc.split('-')[0]} {kind} {name}"
         by_level.append(found[0])
+    if len(spans) != len(chain):
+        return f"{len(spans)} spans, want {len(chain)}"
+
     if len({s["traceID"] for s in by_level}) != 1:
         return "spans in several traces"
     if parent_of(by_level[0]) is not None:
@@ -112,11 +113,15 @@ def evaluate(jaeger, names, prefix, latencies):
             hop = f"{client['serviceName']} -> {server['serviceName']}"
             hop_err[hop].append(client["duration"] - server["duration"])
     stray = set(spans_by_id) - set(latencies)
+    report_stray = sorted(stray)[:5]
     return {
         "total": len(latencies),
         "exact": exact,
         "problems": dict(problems),
         "stray_ids": len(stray),
+        "stray_examples": [(i, [(s["serviceName"], s["tagmap"]["span.kind"],
+                                 s["tagmap"].get("url.path")) for s in spans_by_id[i]])
+                           for i in report_stray],
         "root_err_us": root_err,
         "hop_err_us": dict(hop_err),
     }
@@ -140,5 +145,6 @@ def summary(report):
     if report["problems"]:
         lines.append(f"problems: {report['problems']}")
     if report["stray_ids"]:
-        lines.append(f"spans for requests never sent: {report['stray_ids']}")
+        lines.append(f"spans for requests never sent: {report['stray_ids']}: "
+                     f"{report['stray_examples']}")
     return "\n".join(lines)
