@@ -226,7 +226,8 @@ void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *p
 
 		if (delta > 0) {
 			pr_debug("pid %u fd %d: %u bytes missing before seq %u (%s)", c->id.pid,
-				 c->id.fd, (uint32_t)delta, seq, d == ZT_DIR_READ ? "read" : "write");
+				 c->id.fd, (uint32_t)delta, seq,
+				 d == ZT_DIR_READ ? "read" : "write");
 			handle_gap(c, d);
 		} else if (delta < 0) {
 			/* a retried partial write, or a peek: skip what was already parsed */

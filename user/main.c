@@ -94,8 +94,8 @@ static bool any_loss(struct probe *p, struct tracer *t, struct exporter *e)
 	exporter__stats(e, &es);
 	/* truncated payloads are normal for bodies; everything else means lost data */
 	return drops[ZT_DROP_RINGBUF_FULL] || drops[ZT_DROP_CONN_MAP_FULL] ||
-	       es.dropped_queue_full || es.dropped_export_failed ||
-	       t->stats.seq_gaps || t->stats.conns_evicted;
+	       es.dropped_queue_full || es.dropped_export_failed || t->stats.seq_gaps ||
+	       t->stats.conns_evicted;
 }
 
 static struct exporter *make_exporter(const struct config *cfg)
