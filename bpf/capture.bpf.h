@@ -177,7 +177,7 @@ static __always_inline struct pt_regs *syscall_regs(void)
 }
 
 /* read, readv, recvfrom, recvmsg, at exit: the bytes are in the buffer, and copied_seq has
- * moved past them, so the first one's sequence number is copied_seq - ret. */
+ * moved past them. */
 static __always_inline void handle_read_exit(long ret, enum read_kind kind)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -210,9 +210,8 @@ static __always_inline void handle_read_exit(long ret, enum read_kind kind)
 	s = scratch_get();
 	if (!s)
 		return;
-	emit_data(s, cs, pid_tgid, fd, ZT_DIR_READ,
-		  (__u32)(sock_copied_seq((struct sock *)cs->sk) - (__u32)ret), ret, buf, iovcnt,
-		  true);
+	emit_data(s, cs, pid_tgid, fd, ZT_DIR_READ, read_start_seq((struct sock *)cs->sk, ret), ret,
+		  buf, iovcnt, true);
 }
 
 /* sendfile, at exit: the end of a response is its last byte, even when the body never passes

@@ -98,4 +98,19 @@ static __always_inline __u32 sock_copied_seq(struct sock *sk)
 	return BPF_CORE_READ((struct tcp_sock *)sk, copied_seq);
 }
 
+#define ZT_RCV_SHUTDOWN 1
+
+/* Sequence number of the first byte a read just returned (ret bytes), from copied_seq after
+ * it. A read that also consumed the peer's FIN moved copied_seq one further (the FIN takes a
+ * sequence number): that is when the receive side is shut down and nothing is left unread. */
+static __always_inline __u32 read_start_seq(struct sock *sk, long ret)
+{
+	__u32 copied = sock_copied_seq(sk);
+
+	if ((BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) & ZT_RCV_SHUTDOWN) &&
+	    BPF_CORE_READ((struct tcp_sock *)sk, rcv_nxt) == copied)
+		copied--;
+	return copied - (__u32)ret;
+}
+
 #endif /* ZEROTRACE_SOCK_BPF_H */

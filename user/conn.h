@@ -43,6 +43,9 @@ struct conn {
 	struct pending *pend_head, *pend_tail;
 	uint32_t npending;
 	uint32_t requests_sent; /* requests this side wrote */
+	uint8_t local_len, peer_len;
+	char local_str[46]; /* INET6_ADDRSTRLEN */
+	char peer_str[46];
 	struct tracer *tracer;
 	struct conn *hnext;
 	struct conn *lru_prev, *lru_next;

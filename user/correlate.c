@@ -23,7 +23,7 @@ struct correlator {
 };
 
 #define HOLD_NS	 (2ull * 1000000000ull)
-#define MAX_HELD 65536
+#define MAX_HELD 4096
 
 static uint64_t now_ns(void)
 {

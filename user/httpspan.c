@@ -14,7 +14,7 @@
 #include "tracer.h"
 
 #define ROUTE_MAX 256
-#define QUERY_MAX 512
+#define QUERY_MAX 512 /* also holds the span name: ROUTE_MAX + a method */
 
 void format_addr(const uint8_t addr[16], uint16_t family, char *out, size_t outsz)
 {
@@ -90,46 +90,58 @@ static void finish(struct conn *c, struct pending *p, uint64_t ts, bool incomple
 	tracer__emit(t, s);
 }
 
+/* A connection's addresses as text, formatted once per connection, not once per request. */
+static void conn_addrs(struct conn *c)
+{
+	if (c->local_len)
+		return;
+	format_addr(c->tuple.saddr, c->tuple.family, c->local_str, sizeof(c->local_str));
+	format_addr(c->tuple.daddr, c->tuple.family, c->peer_str, sizeof(c->peer_str));
+	c->local_len = strlen(c->local_str);
+	c->peer_len = strlen(c->peer_str);
+}
+
 static void set_request_attrs(struct conn *c, struct span *s, const struct http1_head *h)
 {
 	const char *path, *query;
-	size_t path_len, query_len;
-	char route[ROUTE_MAX], buf[QUERY_MAX], local[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN];
+	size_t path_len, query_len, route_len, n;
+	char route[ROUTE_MAX], buf[QUERY_MAX];
 	struct http1_str host = host_only(h->host);
 
+	conn_addrs(c);
 	http_target_split(h->target.p, h->target.len, &path, &path_len, &query, &query_len);
-	http_route_template(path, path_len, route, sizeof(route));
-	snprintf(buf, sizeof(buf), "%.*s %s", (int)h->method.len, h->method.p, route);
-	span__set_name(s, buf);
+	route_len = http_route_template(path, path_len, route, sizeof(route));
+	/* name: "METHOD route" */
+	n = h->method.len < 32 ? h->method.len : 32;
+	memcpy(buf, h->method.p, n);
+	buf[n++] = ' ';
+	memcpy(buf + n, route, route_len);
+	span__set_name(s, buf, n + route_len);
 	span__set_str(s, "http.request.method", h->method.p, h->method.len);
 	span__set_str(s, "url.path", path_len ? path : "/", path_len ? path_len : 1);
 	if (query_len) {
-		size_t n = url_query_redact(query, query_len, buf, sizeof(buf));
-
+		n = url_query_redact(query, query_len, buf, sizeof(buf));
 		span__set_str(s, "url.query", buf, n);
 	}
 	span__set_str(s, "url.scheme", "http", 4);
 	span__set_str(s, "network.protocol.version", h->minor_version ? "1.1" : "1.0", 3);
 	if (h->user_agent.len)
 		span__set_str(s, "user_agent.original", h->user_agent.p, h->user_agent.len);
-
-	format_addr(c->tuple.saddr, c->tuple.family, local, sizeof(local));
-	format_addr(c->tuple.daddr, c->tuple.family, peer, sizeof(peer));
-	span__set_str(s, "network.peer.address", peer, strlen(peer));
+	span__set_str(s, "network.peer.address", c->peer_str, c->peer_len);
 	span__set_int(s, "network.peer.port", c->tuple.dport);
 	if (s->kind == SPAN_KIND_SERVER) {
-		span__set_str(s, "http.route", route, strlen(route));
+		span__set_str(s, "http.route", route, route_len);
 		if (host.len)
 			span__set_str(s, "server.address", host.p, host.len);
 		else
-			span__set_str(s, "server.address", local, strlen(local));
+			span__set_str(s, "server.address", c->local_str, c->local_len);
 		span__set_int(s, "server.port", c->tuple.sport);
-		span__set_str(s, "client.address", peer, strlen(peer));
+		span__set_str(s, "client.address", c->peer_str, c->peer_len);
 	} else {
 		if (host.len)
 			span__set_str(s, "server.address", host.p, host.len);
 		else
-			span__set_str(s, "server.address", peer, strlen(peer));
+			span__set_str(s, "server.address", c->peer_str, c->peer_len);
 		span__set_int(s, "server.port", c->tuple.dport);
 	}
 }

@@ -5,62 +5,89 @@
 #include "span.h"
 #include "proc.h"
 
+struct span_chunk {
+	struct span_chunk *next;
+	char data[];
+};
+
 struct span *span__new(void)
 {
-	return calloc(1, sizeof(struct span));
+	struct span *s = malloc(sizeof(struct span));
+
+	/* the inline string area needs no zeroing: only what is written is read */
+	if (s)
+		memset(s, 0, offsetof(struct span, strings));
+	return s;
 }
 
 void span__free(struct span *s)
 {
+	struct span_chunk *c, *next;
+
 	if (!s)
 		return;
-	for (int i = 0; i < s->nattrs; i++)
-		if (s->attrs[i].type == ATTR_STR)
-			free(s->attrs[i].str);
-	free(s->name);
+	for (c = s->chunks; c; c = next) {
+		next = c->next;
+		free(c);
+	}
 	free(s->trace_state);
 	process__put(s->proc);
 	free(s);
 }
 
-int span__set_name(struct span *s, const char *name)
+/* A NUL-terminated copy of v[0..len) owned by the span. */
+static char *span_strndup(struct span *s, const char *v, size_t len)
 {
-	char *n = strdup(name);
+	struct span_chunk *c;
+	char *dst;
+
+	if (len < SPAN_INLINE_STRINGS - s->strings_used) {
+		dst = s->strings + s->strings_used;
+		s->strings_used += len + 1;
+	} else {
+		c = malloc(sizeof(*c) + len + 1);
+		if (!c)
+			return NULL;
+		c->next = s->chunks;
+		s->chunks = c;
+		dst = c->data;
+	}
+	memcpy(dst, v, len);
+	dst[len] = '\0';
+	return dst;
+}
+
+int span__set_name(struct span *s, const char *name, size_t len)
+{
+	char *n = span_strndup(s, name, len);
 
 	if (!n)
 		return -ENOMEM;
-	free(s->name);
 	s->name = n;
 	return 0;
 }
 
 static struct attr *slot(struct span *s, const char *key)
 {
-	for (int i = 0; i < s->nattrs; i++) {
-		if (!strcmp(s->attrs[i].key, key)) {
-			if (s->attrs[i].type == ATTR_STR)
-				free(s->attrs[i].str);
-			return &s->attrs[i];
-		}
-	}
+	struct attr *a;
+
 	if (s->nattrs >= SPAN_MAX_ATTRS)
 		return NULL;
-	return &s->attrs[s->nattrs++];
+	a = &s->attrs[s->nattrs++];
+	a->key = key;
+	return a;
 }
 
 int span__set_str(struct span *s, const char *key, const char *val, size_t len)
 {
-	char *copy = strndup(val, len);
+	char *copy = span_strndup(s, val, len);
 	struct attr *a;
 
 	if (!copy)
 		return -ENOMEM;
 	a = slot(s, key);
-	if (!a) {
-		free(copy);
+	if (!a)
 		return -ENOSPC;
-	}
-	a->key = key;
 	a->type = ATTR_STR;
 	a->str = copy;
 	return 0;
@@ -72,7 +99,6 @@ int span__set_int(struct span *s, const char *key, int64_t val)
 
 	if (!a)
 		return -ENOSPC;
-	a->key = key;
 	a->type = ATTR_INT;
 	a->i = val;
 	return 0;
@@ -84,7 +110,6 @@ int span__set_bool(struct span *s, const char *key, bool val)
 
 	if (!a)
 		return -ENOSPC;
-	a->key = key;
 	a->type = ATTR_BOOL;
 	a->b = val;
 	return 0;

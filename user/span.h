@@ -8,6 +8,9 @@
 #include <stdint.h>
 
 #define SPAN_MAX_ATTRS 24
+/* Strings of one span (name, attribute values) live in the span itself: one allocation per
+ * span instead of one per attribute. Longer ones spill to chunks. */
+#define SPAN_INLINE_STRINGS 768
 
 /* Values are OTLP's SpanKind and StatusCode enums, so they are exported as they are. */
 enum span_kind { SPAN_KIND_SERVER = 2, SPAN_KIND_CLIENT = 3 };
@@ -56,15 +59,19 @@ struct span {
 	uint32_t join_pid;
 	uint8_t join_local[16]; /* client span: its end of the connection */
 	uint16_t join_port;
-	struct span *join_next; /* index chain */
-	uint64_t held_until;	/* held copy of an ended client span: expiry, monotonic ns */
-	struct span *held_next; /* held copies, oldest first */
-	struct span *next;	/* queue link */
+	struct span *join_next;	   /* index chain */
+	uint64_t held_until;	   /* held copy of an ended client span: expiry, monotonic ns */
+	struct span *held_next;	   /* held copies, oldest first */
+	struct span_chunk *chunks; /* strings that did not fit inline */
+	uint32_t strings_used;
+	char strings[SPAN_INLINE_STRINGS];
+	struct span *next; /* queue link */
 };
 
 struct span *span__new(void);
 void span__free(struct span *s);
-int span__set_name(struct span *s, const char *name);
+int span__set_name(struct span *s, const char *name, size_t len);
+/* Attributes are appended: each key is set once per span (keys are the conventions' names). */
 int span__set_str(struct span *s, const char *key, const char *val, size_t len);
 int span__set_int(struct span *s, const char *key, int64_t val);
 int span__set_bool(struct span *s, const char *key, bool val);

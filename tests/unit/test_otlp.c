@@ -40,7 +40,7 @@ static struct span *make_span(struct process *p, uint8_t seed, bool parent)
 	s->trace_flags = 1;
 	s->trace_state = strdup("vendor=x");
 	s->kind = parent ? SPAN_KIND_CLIENT : SPAN_KIND_SERVER;
-	span__set_name(s, "GET /users/{id}");
+	span__set_name(s, "GET /users/{id}", 15);
 	s->start_ns = 1700000000000000000ull + seed;
 	s->end_ns = s->start_ns + 1234567;
 	s->status = SPAN_STATUS_ERROR;

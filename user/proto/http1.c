@@ -39,9 +39,10 @@ uint32_t http1_head_hash(const char *buf, size_t len)
 	return h;
 }
 
+/* lit must be lower case; callers compare lengths first (the names are fixed) */
 static bool str_ieq(struct http1_str s, const char *lit)
 {
-	return s.len == strlen(lit) && !strncasecmp(s.p, lit, s.len);
+	return !strncasecmp(s.p, lit, s.len);
 }
 
 static bool str_has_token(struct http1_str s, const char *tok)
@@ -145,22 +146,35 @@ int http1_parse_head(const char *buf, size_t len, struct http1_head *h)
 				return -EINVAL;
 			name = (struct http1_str){p, colon - p};
 			value = trim(colon + 1, p + llen - colon - 1);
-			if (str_ieq(name, "host"))
-				h->host = value;
-			else if (str_ieq(name, "user-agent"))
-				h->user_agent = value;
-			else if (str_ieq(name, "traceparent"))
-				h->traceparent = value;
-			else if (str_ieq(name, "tracestate"))
-				h->tracestate = value;
-			else if (str_ieq(name, "content-length")) {
-				if (parse_content_length(value, &h->content_length))
+			/* only the headers spans use; dispatch on length so most cost nothing */
+			switch (name.len) {
+			case 4:
+				if (str_ieq(name, "host"))
+					h->host = value;
+				break;
+			case 10:
+				if (str_ieq(name, "user-agent")) {
+					h->user_agent = value;
+				} else if (str_ieq(name, "tracestate")) {
+					h->tracestate = value;
+				} else if (str_ieq(name, "connection")) {
+					h->conn_close = str_has_token(value, "close");
+					h->upgrade = str_has_token(value, "upgrade");
+				}
+				break;
+			case 11:
+				if (str_ieq(name, "traceparent"))
+					h->traceparent = value;
+				break;
+			case 14:
+				if (str_ieq(name, "content-length") &&
+				    parse_content_length(value, &h->content_length))
 					return -EINVAL;
-			} else if (str_ieq(name, "transfer-encoding"))
-				h->chunked = str_has_token(value, "chunked");
-			else if (str_ieq(name, "connection")) {
-				h->conn_close = str_has_token(value, "close");
-				h->upgrade = str_has_token(value, "upgrade");
+				break;
+			case 17:
+				if (str_ieq(name, "transfer-encoding"))
+					h->chunked = str_has_token(value, "chunked");
+				break;
 			}
 		}
 		p = eol + 1;
@@ -263,11 +277,17 @@ static int dispatch_head(struct http1_parser *p, const char *buf, size_t len, ui
 	return 0;
 }
 
+/* Just past the blank line ending a head, or NULL. Jumps from line feed to line feed. */
 static const uint8_t *find_head_end(const uint8_t *d, size_t n)
 {
-	const uint8_t *e = memmem(d, n, "\r\n\r\n", 4);
+	const uint8_t *end = d + n, *lf = d;
 
-	return e ? e + 4 : NULL;
+	while ((lf = memchr(lf, '\n', end - lf))) {
+		if (lf - d >= 3 && lf[-1] == '\r' && lf[-2] == '\n' && lf[-3] == '\r')
+			return lf + 1;
+		lf++;
+	}
+	return NULL;
 }
 
 static int head_append(struct http1_parser *p, const uint8_t *d, size_t n)
