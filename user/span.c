@@ -14,9 +14,9 @@ struct span *span__new(void)
 {
 	struct span *s = malloc(sizeof(struct span));
 
-	/* the inline string area needs no zeroing: only what is written is read */
+	/* attributes and strings need no zeroing: only what is written is read */
 	if (s)
-		memset(s, 0, offsetof(struct span, strings));
+		memset(s, 0, offsetof(struct span, attrs));
 	return s;
 }
 

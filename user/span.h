@@ -47,7 +47,6 @@ struct span {
 	uint64_t start_ns; /* unix ns */
 	uint64_t end_ns;
 	enum span_status status;
-	struct attr attrs[SPAN_MAX_ATTRS];
 	int nattrs;
 	struct process *proc; /* holds a reference */
 	/* correlator state */
@@ -64,6 +63,8 @@ struct span {
 	struct span *held_next;	   /* held copies, oldest first */
 	struct span_chunk *chunks; /* strings that did not fit inline */
 	uint32_t strings_used;
+	/* from here on, span__new does not zero: only what nattrs/strings_used cover is read */
+	struct attr attrs[SPAN_MAX_ATTRS];
 	char strings[SPAN_INLINE_STRINGS];
 	struct span *next; /* queue link */
 };

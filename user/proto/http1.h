@@ -35,7 +35,7 @@ struct http1_head {
 	bool conn_close;
 	bool upgrade;
 	uint64_t stream_pos; /* offset of the head's first byte in this direction's stream */
-	uint32_t head_hash;  /* FNV-1a of the head's first HTTP1_HASH_BYTES bytes */
+	uint32_t head_hash;  /* hash of the head's first HTTP1_HASH_BYTES bytes */
 };
 
 /* Both ends of a connection see the same head bytes: with the TCP sequence number they
