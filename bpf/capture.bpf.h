@@ -43,10 +43,9 @@ static __always_inline __u32 copy_payload(struct scratch *s, __u64 buf, __u32 io
 		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(buf + i * sizeof(iov))))
 			break;
 		n = iov.len > limit - off ? limit - off : iov.len;
-		/* the compiler may otherwise test one copy of n and pass another */
-		barrier_var(n);
-		if (n > ZT_MAX_CAPTURE)
-			n = ZT_MAX_CAPTURE;
+		/* a no-op (n <= limit - off <= ZT_MAX_CAPTURE) that bounds n for every verifier,
+		 * including 6.1's, which loses off < limit across the loop */
+		n &= 2 * ZT_MAX_CAPTURE - 1;
 		barrier_var(n);
 		if (bpf_probe_read_user(&s->payload[off & ZT_CAPTURE_MASK], n, (void *)iov.base)) {
 			count_drop(ZT_DROP_PAYLOAD_READ_FAILED);

@@ -75,11 +75,12 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-/* Per-CPU scratch for building a data event: too big for the 512-byte stack. Twice the
- * capture size so a masked offset plus a masked length always stays inside. */
+/* Per-CPU scratch for building a data event: too big for the 512-byte stack. Three times the
+ * capture size so that an offset masked below it plus a length masked below twice it always
+ * stays inside, whatever a verifier can prove about them. */
 struct scratch {
 	struct zt_data_event ev;
-	__u8 payload[2 * ZT_MAX_CAPTURE];
+	__u8 payload[3 * ZT_MAX_CAPTURE];
 };
 
 struct {

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c-dev
 protobuf-c-compiler libcurl4-openssl-dev libyaml-dev libcmocka-dev clang-format pkg-config
 nginx-light curl util-linux iproute2 golang-go python3 python3-pytest
-nodejs default-jdk-headless wrk libmicrohttpd-dev"
+nodejs default-jdk-headless wrk libmicrohttpd-dev
+qemu-system-x86 busybox-static cpio linux-perf"
 
 missing=""
 for p in $PKGS; do

@@ -248,7 +248,7 @@ void correlator__server_start(struct correlator *c, struct span *s, uint32_t pid
 	}
 	/* a caller on this node whose client span we never saw: filtered, lost, or not HTTP
 	 * when it wrote; visible, since it is a link we could not make */
-	if (!client && k && peer_is_local(k->tuple))
+	if (!client && !s->has_parent && k && peer_is_local(k->tuple))
 		c->stats.server_local_unjoined++;
 	correlator__new_span_id(c, s->ctx.span_id);
 	if (!u64map__put(c->live, id64(s->ctx.span_id), s))
