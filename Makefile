@@ -3,7 +3,8 @@
 #   make deps       install the Debian packages the build and the tests need, build Jaeger
 #   make run        deps, build, run the agent (traces on the terminal unless an OTLP
 #                   endpoint is set: OTEL_EXPORTER_OTLP_ENDPOINT=http://host:4318)
-#   make test       deps, unit tests (cmocka), integration tests (pytest, as root, real Jaeger)
+#   make test       deps, unit tests (cmocka), integration tests (pytest, as root, real Jaeger),
+#                   the kernel matrix (test-vm: 6.1 under qemu, both capture paths)
 #   make check      format check, then test
 #   make accuracy   exact-trace share and duration error on a 3-runtime topology (as root)
 #   make bench      overhead, agent off vs on side by side (as root; PAIRS=3 SECONDS=8)
@@ -22,7 +23,8 @@ LDLIBS     := -lbpf -lelf -lz -lprotobuf-c -lcurl -lyaml -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Wno-unused-parameter \
 	      -Werror -Ivmlinux/$(ARCH) -Ibpf
 
-BPF_SRCS   := bpf/zerotrace.bpf.c
+BPF_SRCS   := bpf/tracepoint.bpf.c bpf/kprobe.bpf.c bpf/process.bpf.c
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_HDRS   := $(wildcard bpf/*.h)
 PROTO      := user/export/otlp_trace.proto
 PROTO_GEN  := $(BUILD)/otlp_trace.pb-c.c
@@ -33,14 +35,19 @@ HDRS       := $(wildcard user/*.h user/proto/*.h user/export/*.h) bpf/events.h
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test test-unit test-integration check format clean accuracy bench
+.PHONY: all deps run test test-unit test-integration test-vm check format clean accuracy bench
 all: $(BUILD)/zerotrace
 
 $(BUILD):
 	mkdir -p $@
 
-$(BUILD)/zerotrace.bpf.o: $(BPF_SRCS) $(BPF_HDRS) | $(BUILD)
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
+	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# one object, one skeleton: the entry-point files share their maps (__weak) through the linker
+$(BUILD)/zerotrace.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
 
 $(BUILD)/zerotrace.skel.h: $(BUILD)/zerotrace.bpf.o
 	$(BPFTOOL) gen skeleton $< name zerotrace_bpf > $@
@@ -83,10 +90,15 @@ run:
 	@$(MAKE) --no-print-directory all
 	./$(BUILD)/zerotrace $(ARGS)
 
+# the kernel matrix: Debian's stock 6.1 (kprobes on) under qemu, plus this kernel's verifier
+test-vm: $(BUILD)/zerotrace
+	python3 -m pytest -v -p no:cacheprovider tests/vm
+
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-integration
+	@$(MAKE) --no-print-directory test-vm
 
 check: format test
 

@@ -123,6 +123,40 @@ static __always_inline void note_self_endpoint(int fd)
 
 /* write, writev, sendto, sendmsg: shipped at entry, while the bytes exist and before the peer
  * can possibly read them. */
+static __always_inline void handle_write(int fd, __u64 buf, __u32 iovcnt, __u64 count);
+
+/* The byte count of a writev is the sum of its iovecs; add up the ones we can see. */
+static __always_inline __u64 iov_total(__u64 iov, __u32 iovcnt)
+{
+	struct iovec_user v;
+	__u64 total = 0;
+
+	for (__u32 i = 0; i < ZT_MAX_IOV * 2; i++) {
+		if (i >= iovcnt)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), (void *)(iov + i * sizeof(v))))
+			return 0;
+		total += v.len;
+	}
+	return total;
+}
+
+static __always_inline void handle_writev(int fd, __u64 iov, __u32 iovcnt)
+{
+	handle_write(fd, iov, iovcnt ?: 1, iov_total(iov, iovcnt));
+}
+
+static __always_inline bool msghdr_iov(__u64 msg, __u64 *iov, __u32 *iovcnt);
+
+static __always_inline void handle_sendmsg(int fd, __u64 msg)
+{
+	__u64 iov;
+	__u32 iovcnt;
+
+	if (msghdr_iov(msg, &iov, &iovcnt))
+		handle_write(fd, iov, iovcnt, iov_total(iov, iovcnt));
+}
+
 static __always_inline void handle_write(int fd, __u64 buf, __u32 iovcnt, __u64 count)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();

@@ -5,11 +5,13 @@
 
 #include "events.h"
 
-/* Set by the agent before load (struct zerotrace_bpf::rodata). */
-const volatile __u32 self_tgid = 0;			 /* the agent: never traced */
-const volatile __u32 capture_bytes = ZT_DEFAULT_CAPTURE; /* payload prefix per event */
-const volatile bool filter_pids = false;		 /* only pids in watched_pids */
-const volatile __u64 wakeup_bytes = 0;			 /* 0: wake the reader on every event */
+/* Set by the agent before load (struct zerotrace_bpf::rodata). Everything here is __weak: each
+ * entry-point object (tracepoint.bpf.c, kprobe.bpf.c, process.bpf.c) carries it and the
+ * linker (bpftool gen object) keeps one. */
+const volatile __u32 self_tgid __weak = 0;			 /* the agent: never traced */
+const volatile __u32 capture_bytes __weak = ZT_DEFAULT_CAPTURE; /* payload prefix per event */
+const volatile bool filter_pids __weak = false;		 /* only pids in watched_pids */
+const volatile __u64 wakeup_bytes __weak = 0;			 /* 0: wake the reader on every event */
 
 /* Connection state per (tgid, fd). Written by every socket hook, read by them too; the agent
  * deletes entries of processes that exit (their fds close without close()). LRU so a leak can
@@ -35,7 +37,7 @@ struct {
 	__uint(max_entries, 65536);
 	__type(key, struct conn_key);
 	__type(value, struct conn_state);
-} conns SEC(".maps");
+} conns SEC(".maps") __weak;
 
 /* Local endpoints of the agent's own sockets (its exporter connections). A connection whose
  * remote end is one of these is the backend receiving our export: never traced. Written by the
@@ -51,7 +53,7 @@ struct {
 	__uint(max_entries, 1024);
 	__type(key, struct endpoint);
 	__type(value, __u8);
-} self_endpoints SEC(".maps");
+} self_endpoints SEC(".maps") __weak;
 
 /* Processes to trace when filter_pids is set; written by the agent. */
 struct {
@@ -59,13 +61,13 @@ struct {
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, __u8);
-} watched_pids SEC(".maps");
+} watched_pids SEC(".maps") __weak;
 
 /* Events to the agent; size set by the agent. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);
-} events SEC(".maps");
+} events SEC(".maps") __weak;
 
 /* Drops by enum zt_drop_reason; written here, summed over CPUs by the agent. */
 struct {
@@ -73,7 +75,7 @@ struct {
 	__uint(max_entries, ZT_DROP_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-} drops SEC(".maps");
+} drops SEC(".maps") __weak;
 
 /* Per-CPU scratch for building a data event: too big for the 512-byte stack. Three times the
  * capture size so that an offset masked below it plus a length masked below twice it always
@@ -88,7 +90,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct scratch);
-} scratch SEC(".maps");
+} scratch SEC(".maps") __weak;
 
 static __always_inline void count_drop(__u32 reason)
 {

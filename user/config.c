@@ -142,6 +142,11 @@ static int set_hooks(struct config *c, const char *v)
 	return 0;
 }
 
+static int set_btf(struct config *c, const char *v)
+{
+	return *v ? set_str(&c->btf_path, v) : -EINVAL;
+}
+
 static int set_log_level(struct config *c, const char *v)
 {
 	return log_level_parse(v, &c->log_level);
@@ -209,6 +214,7 @@ static const struct option_def options[] = {
     {"select.ports", NULL, add_port, "TCP ports, 1..65535"},
     {"select.exes", NULL, add_exe, "glob patterns"},
     {"capture.hooks", "ZEROTRACE_HOOKS", set_hooks, "auto, tracepoint or kprobe"},
+    {"capture.btf", "ZEROTRACE_BTF", set_btf, "a BTF file path"},
     {"capture.payload_bytes", "ZEROTRACE_CAPTURE_BYTES", set_capture, "bytes, 64..8192"},
     {"capture.max_connections", "ZEROTRACE_MAX_CONNECTIONS", set_max_conns, "a count, 16..4194304"},
     {"capture.ringbuf_bytes", "ZEROTRACE_RINGBUF_BYTES", set_ringbuf,
@@ -294,6 +300,7 @@ enum {
 	OPT_EXE,
 	OPT_HOOKS,
 	OPT_CAPTURE,
+	OPT_BTF,
 	OPT_VERSION,
 };
 
@@ -306,6 +313,7 @@ static const struct option long_opts[] = {
     {"exe", required_argument, NULL, OPT_EXE},
     {"hooks", required_argument, NULL, OPT_HOOKS},
     {"capture-bytes", required_argument, NULL, OPT_CAPTURE},
+    {"btf", required_argument, NULL, OPT_BTF},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -318,7 +326,7 @@ void config_usage(FILE *f)
 	    f,
 	    "Usage: zerotrace [-c FILE] [--otlp-file PATH] [--otlp-endpoint URL] [--pid N]...\n"
 	    "                 [--port N]... [--exe GLOB]... [--hooks auto|tracepoint|kprobe]\n"
-	    "                 [--capture-bytes N] [-v] [--help] [--version]\n"
+	    "                 [--capture-bytes N] [--btf PATH] [-v] [--help] [--version]\n"
 	    "\n"
 	    "Traces HTTP requests of uninstrumented processes with eBPF and exports OTLP spans.\n"
 	    "With no exporter configured, prints each trace as a tree on stdout.\n"
@@ -331,6 +339,8 @@ void config_usage(FILE *f)
 	    "      --exe GLOB         trace only executables matching GLOB (path or name)\n"
 	    "      --hooks MODE       capture path: auto (default), tracepoint or kprobe\n"
 	    "      --capture-bytes N  payload bytes captured per socket call (64..8192)\n"
+	    "      --btf PATH         vmlinux BTF file, for kernels without "
+	    "/sys/kernel/btf/vmlinux\n"
 	    "  -v, --verbose          debug logging\n"
 	    "\n"
 	    "Environment: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,\n"
@@ -353,6 +363,7 @@ static int apply_flag(struct config *c, int opt, const char *arg)
 	case OPT_EXE: return config_set(c, "select.exes", arg, where);
 	case OPT_HOOKS: return config_set(c, "capture.hooks", arg, where);
 	case OPT_CAPTURE: return config_set(c, "capture.payload_bytes", arg, where);
+	case OPT_BTF: return config_set(c, "capture.btf", arg, where);
 	case 'v': c->log_level = LOG_LVL_DEBUG; return 0;
 	case 'h': c->show_help = true; return 0;
 	case OPT_VERSION: c->show_version = true; return 0;
@@ -405,6 +416,7 @@ void config_free(struct config *cfg)
 	free(cfg->headers);
 	free(cfg->otlp_file);
 	free(cfg->resource_attrs);
+	free(cfg->btf_path);
 	for (int i = 0; i < cfg->nstrings; i++)
 		free(cfg->strings[i]);
 	memset(cfg, 0, sizeof(*cfg));

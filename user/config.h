@@ -30,6 +30,7 @@ struct config {
 	struct filter filter;
 	/* capture */
 	enum hooks_mode hooks;
+	char *btf_path; /* external vmlinux BTF, for kernels that do not expose their own */
 	uint32_t capture_bytes;
 	uint32_t max_conns;
 	uint32_t ringbuf_bytes;

@@ -159,7 +159,7 @@ int main(int argc, char **argv, char **envp)
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
-	if (probe__check_host(&feat))
+	if (probe__check_host(&feat, cfg.btf_path))
 		goto cleanup;
 	exp = make_exporter(&cfg);
 	if (!exp || exporter__start(exp)) {
@@ -181,6 +181,7 @@ int main(int argc, char **argv, char **envp)
 	po.pids = cfg.pids;
 	po.npids = cfg.npids;
 	po.hooks = cfg.hooks;
+	po.btf_path = cfg.btf_path;
 	probe = probe__new(&po, &feat, on_event, tracer);
 	if (!probe)
 		goto cleanup;

@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "probe.h"
@@ -65,7 +66,7 @@ static bool tracing_events_present(void)
 	return exists(TRACEFS "/events/syscalls") || exists(DEBUGFS_TRACING "/events/syscalls");
 }
 
-int probe__check_host(struct features *f)
+int probe__check_host(struct features *f, const char *btf_path)
 {
 	char lockdown[128] = "";
 	FILE *lf;
@@ -78,9 +79,21 @@ int probe__check_host(struct features *f)
 		return -EPERM;
 	}
 	f->btf = exists("/sys/kernel/btf/vmlinux");
-	if (!f->btf) {
+	if (btf_path) {
+		struct btf *btf = btf__parse(btf_path, NULL);
+
+		if (!btf) {
+			pr_err("--btf %s: not a readable BTF file (raw BTF or an ELF with a .BTF "
+			       "section)",
+			       btf_path);
+			return -ENOENT;
+		}
+		btf__free(btf);
+		pr_info("using the kernel types in %s", btf_path);
+	} else if (!f->btf) {
 		pr_err("this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing; it needs "
-		       "CONFIG_DEBUG_INFO_BTF=y), so CO-RE programs cannot be loaded");
+		       "CONFIG_DEBUG_INFO_BTF=y), so CO-RE programs cannot be loaded; give one "
+		       "with --btf PATH (BTFHub publishes them per distribution kernel)");
 		return -ENOENT;
 	}
 	lf = fopen("/sys/kernel/security/lockdown", "r");
@@ -115,46 +128,93 @@ int probe__check_host(struct features *f)
 	return 0;
 }
 
-static int choose_path(const struct probe_opts *o, const struct features *f, const char **path)
+/* Where a kernel has both, which path runs by default: see README "Capture paths" for the
+ * per-event cost that decided it. */
+#define AUTO_PREFERS_KPROBES false
+
+static int choose_path(const struct probe_opts *o, const struct features *f, bool *kprobes)
 {
 	switch (o->hooks) {
 	case HOOKS_KPROBE:
-		pr_err("--hooks kprobe: the kprobe capture path is not part of this build; use "
-		       "--hooks tracepoint or auto");
-		return -ENOTSUP;
-	case HOOKS_TRACEPOINT:
-	case HOOKS_AUTO:
-		if (!f->syscall_tracepoints) {
-			pr_err("this kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS)");
+		if (!f->kprobes) {
+			pr_err("--hooks kprobe: this kernel has no kprobes (no kprobe_events in "
+			       "tracefs); use --hooks tracepoint or auto");
 			return -ENOTSUP;
 		}
-		*path = "tracepoint";
-		pr_info("capture path: syscall tracepoints (%s; kprobes %s on this kernel)",
-			o->hooks == HOOKS_AUTO ? "auto" : "--hooks tracepoint",
-			f->kprobes ? "available" : "not available");
+		*kprobes = true;
+		pr_info("capture path: kprobes on the syscall functions (--hooks kprobe)");
+		return 0;
+	case HOOKS_TRACEPOINT:
+		if (!f->syscall_tracepoints) {
+			pr_err("--hooks tracepoint: this kernel has no syscall tracepoints "
+			       "(CONFIG_FTRACE_SYSCALLS)");
+			return -ENOTSUP;
+		}
+		*kprobes = false;
+		pr_info("capture path: syscall tracepoints (--hooks tracepoint)");
+		return 0;
+	case HOOKS_AUTO:
+		if (!f->syscall_tracepoints && !f->kprobes) {
+			pr_err(
+			    "this kernel has neither syscall tracepoints nor kprobes: nothing to "
+			    "capture socket I/O with");
+			return -ENOTSUP;
+		}
+		*kprobes = f->kprobes && (AUTO_PREFERS_KPROBES || !f->syscall_tracepoints);
+		if (*kprobes)
+			pr_info("capture path: kprobes (auto: %s)",
+				f->syscall_tracepoints ? "the cheaper path on this kernel"
+						       : "no syscall tracepoints on this kernel");
+		else
+			pr_info("capture path: syscall tracepoints (auto: %s)",
+				f->kprobes ? "the cheaper path where both exist"
+					   : "this kernel has no kprobes");
 		return 0;
 	}
 	return -EINVAL;
+}
+
+/* Load only the chosen path's programs; the process-lifetime ones serve both. */
+static void select_programs(struct bpf_object *obj, bool kprobes)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj)
+	{
+		const char *sec = bpf_program__section_name(prog);
+		bool is_kprobe = !strncmp(sec, "ksyscall/", 9) || !strncmp(sec, "kretsyscall/", 12);
+		bool is_tp = !strncmp(sec, "tracepoint/syscalls/", 20);
+
+		if ((is_kprobe && !kprobes) || (is_tp && kprobes))
+			bpf_program__set_autoload(prog, false);
+	}
 }
 
 struct probe *probe__new(const struct probe_opts *o, const struct features *f, event_fn fn,
 			 void *ctx)
 {
 	struct probe *p = calloc(1, sizeof(*p));
+	bool kprobes = false;
 	int err;
 
 	if (!p)
 		return NULL;
 	libbpf_set_print(libbpf_log);
-	err = choose_path(o, f, &p->path);
+	err = choose_path(o, f, &kprobes);
 	if (err)
 		goto fail;
-	p->skel = zerotrace_bpf__open();
+	p->path = kprobes ? "kprobe" : "tracepoint";
+	{
+		LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
+
+		p->skel = zerotrace_bpf__open_opts(&oo);
+	}
 	if (!p->skel) {
 		err = -errno;
 		pr_err("cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
+	select_programs(p->skel->obj, kprobes);
 	p->skel->rodata->self_tgid = getpid();
 	p->skel->rodata->capture_bytes = o->capture_bytes;
 	p->skel->rodata->filter_pids = o->npids > 0;

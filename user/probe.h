@@ -24,6 +24,7 @@ struct probe_opts {
 	const uint32_t *pids;
 	int npids;
 	enum hooks_mode hooks;
+	const char *btf_path; /* NULL: the kernel's own */
 };
 
 typedef int (*event_fn)(void *ctx, void *data, size_t len);
@@ -32,7 +33,7 @@ struct probe;
 
 /* Privileges, BTF, tracefs (mounted when missing), lockdown: 0, or -errno after logging one
  * sentence that says what is wrong and what to do. */
-int probe__check_host(struct features *f);
+int probe__check_host(struct features *f, const char *btf_path);
 struct probe *probe__new(const struct probe_opts *opts, const struct features *f, event_fn fn,
 			 void *ctx);
 /* Handle what the ring holds, waiting up to timeout_ms for more. >= 0 records, or -errno. */

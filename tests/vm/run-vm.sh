@@ -13,7 +13,7 @@ timeout_s=${3:-600}
 kver=${ZT_VM_KERNEL:-}
 vm=$repo/build/vm
 mkdir -p "$vm" "$results"
-rm -f "$results/exit_code" "$results/guest.log"
+rm -rf "${results:?}"/*
 
 # the kernel: Debian's linux-image-amd64 for bookworm, unpacked, not installed
 if [ ! -f "$vm/kernel.ok" ]; then
