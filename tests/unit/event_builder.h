@@ -27,6 +27,28 @@ static inline void collect(void *ctx, struct span *s)
 		span__free(s);
 }
 
+/* A tracer whose finished spans land in *out, with span times equal to event times. */
+static inline struct tracer *replay_tracer_new(struct collected *out)
+{
+	struct tracer_opts o = {.proc_root = "/proc", .max_conns = 64, .sink = collect};
+	struct tracer *t;
+
+	o.sink_ctx = out;
+	t = tracer__new(&o);
+	if (t)
+		t->mono_to_unix_ns = 0;
+	return t;
+}
+
+/* Frees the tracer (and the spans still open in it) and every span collected. */
+static inline void replay_tracer_free(struct tracer *t, struct collected *out)
+{
+	tracer__free(t);
+	for (int i = 0; i < out->n; i++)
+		span__free(out->spans[i]);
+	out->n = 0;
+}
+
 static inline struct zt_tuple make_tuple(const char *local, uint16_t lport, const char *remote,
 					 uint16_t rport)
 {

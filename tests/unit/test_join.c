@@ -27,11 +27,9 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct tracer_opts o = {.proc_root = "/proc", .max_conns = 64, .sink = collect};
 
-	o.sink_ctx = &f->out;
-	f->t = tracer__new(&o);
-	f->t->mono_to_unix_ns = 0;
+	f->t = replay_tracer_new(&f->out);
+	assert_non_null(f->t);
 	f->client_pid = getpid();
 	f->server_pid = getppid();
 	f->client_side = make_tuple("127.0.0.1", 51000, "127.0.0.1", 8080);
@@ -44,9 +42,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	for (int i = 0; i < f->out.n; i++)
-		span__free(f->out.spans[i]);
-	tracer__free(f->t);
+	replay_tracer_free(f->t, &f->out);
 	free(f);
 	return 0;
 }

@@ -24,12 +24,9 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct tracer_opts o = {.proc_root = "/proc", .max_conns = 64, .sink = collect};
 
-	o.sink_ctx = &f->out;
-	f->t = tracer__new(&o);
+	f->t = replay_tracer_new(&f->out);
 	assert_non_null(f->t);
-	f->t->mono_to_unix_ns = 0; /* span times equal event times */
 	f->seq[0][0] = 1000;
 	f->seq[0][1] = 5000;
 	f->seq[1][0] = 90000;
@@ -42,9 +39,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	for (int i = 0; i < f->out.n; i++)
-		span__free(f->out.spans[i]);
-	tracer__free(f->t);
+	replay_tracer_free(f->t, &f->out);
 	free(f);
 	return 0;
 }
