@@ -2,7 +2,7 @@
 # Boot Debian's stock 6.1 kernel (kprobes on) under qemu (TCG: no KVM here) with this machine's
 # root shared read-only over virtio-9p, run one scenario inside it, and leave what it wrote in
 # RESULTS. usage: tests/vm/run-vm.sh SCENARIO RESULTS_DIR [TIMEOUT_S]
-#   SCENARIO   a shell script, relative to the repository root (e.g. tests/vm/guest/http1.sh)
+#   SCENARIO   a shell script, relative to the repository root (e.g. tests/vm/guest/matrix.sh)
 # Exit status: the scenario's, or 124 when the VM timed out.
 set -eu
 command -v cpio >/dev/null || { echo "run-vm: cpio missing (make deps)" >&2; exit 1; }
@@ -19,7 +19,9 @@ rm -rf "${results:?}"/*
 if [ ! -f "$vm/kernel.ok" ]; then
 	pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -1)
 	[ -n "$pkg" ] || { echo "run-vm: cannot resolve linux-image-amd64 (apt-get update?)" >&2; exit 1; }
-	(cd "$vm" && rm -f linux-image-*.deb && apt-get download "$pkg" >/dev/null)
+	# apt's sandbox user cannot write into a root-owned work tree: download as root quietly
+	(cd "$vm" && rm -f linux-image-*.deb &&
+		apt-get -o APT::Sandbox::User=root download "$pkg" >/dev/null)
 	rm -rf "$vm/kernel" && dpkg-deb -x "$vm"/linux-image-*.deb "$vm/kernel"
 	touch "$vm/kernel.ok"
 fi
@@ -41,9 +43,11 @@ fi
 status=0
 timeout "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m 2048 \
 	-kernel "$vm/kernel/boot/vmlinuz-$kver" -initrd "$vm/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 quiet zt.dir=$repo zt.script=$scenario ${ZT_VM_ARGS:-}" \
+	-append "console=ttyS0 panic=-1 quiet zt.script=$scenario ${ZT_VM_ARGS:-}" \
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
+	-fsdev local,id=repo,path="$repo",security_model=none,readonly=on \
+	-device virtio-9p-pci,fsdev=repo,mount_tag=repo \
 	-fsdev local,id=results,path="$results",security_model=none \
 	-device virtio-9p-pci,fsdev=results,mount_tag=results \
 	-nographic -no-reboot -nic none > "$results/console.log" 2>&1 || status=$?
