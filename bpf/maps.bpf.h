@@ -8,10 +8,13 @@
 /* Set by the agent before load (struct zerotrace_bpf::rodata). Everything here is __weak: each
  * entry-point object (tracepoint.bpf.c, kprobe.bpf.c, process.bpf.c) carries it and the
  * linker (bpftool gen object) keeps one. */
-const volatile __u32 self_tgid __weak = 0;			 /* the agent: never traced */
+const volatile __u32 self_tgid __weak = 0;			/* the agent: never traced */
 const volatile __u32 capture_bytes __weak = ZT_DEFAULT_CAPTURE; /* payload prefix per event */
-const volatile bool filter_pids __weak = false;		 /* only pids in watched_pids */
-const volatile __u64 wakeup_bytes __weak = 0;			 /* 0: wake the reader on every event */
+const volatile __u64 wakeup_bytes __weak = 0; /* 0: wake the reader on every event */
+
+/* Only pids in watched_pids: a writable global (.bss), so the agent can change the selection
+ * on reload without reloading the programs. */
+volatile bool filter_pids __weak;
 
 /* Connection state per (tgid, fd). Written by every socket hook, read by them too; the agent
  * deletes entries of processes that exit (their fds close without close()). LRU so a leak can

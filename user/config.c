@@ -171,18 +171,87 @@ static int add_port(struct config *c, const char *v)
 	return 0;
 }
 
-static int add_exe(struct config *c, const char *v)
+/* A copy the config owns (freed with it). */
+static char *own(struct config *c, const char *v, size_t n)
 {
 	char *s;
 
-	if (c->filter.nglobs >= FILTER_MAX || c->nstrings >= FILTER_MAX * 2 || !*v)
-		return !*v ? -EINVAL : -E2BIG;
-	s = strdup(v);
-	if (!s)
-		return -ENOMEM;
-	c->strings[c->nstrings++] = s;
+	if (c->nstrings >= FILTER_MAX * 4)
+		return NULL;
+	s = strndup(v, n);
+	if (s)
+		c->strings[c->nstrings++] = s;
+	return s;
+}
+
+static int add_exe(struct config *c, const char *v)
+{
+	const char *s;
+
+	if (!*v)
+		return -EINVAL;
+	if (c->filter.nglobs >= FILTER_MAX || !(s = own(c, v, strlen(v))))
+		return -E2BIG;
 	c->filter.exe_globs[c->filter.nglobs++] = s;
 	return 0;
+}
+
+static int add_cgroup(struct config *c, const char *v)
+{
+	const char *s;
+
+	if (*v != '/')
+		return -EINVAL;
+	if (c->filter.ncgroups >= FILTER_MAX || !(s = own(c, v, strlen(v))))
+		return -E2BIG;
+	c->filter.cgroup_globs[c->filter.ncgroups++] = s;
+	return 0;
+}
+
+/* "GLOB=NAME": processes whose executable matches GLOB are the service NAME */
+static int add_service_name(struct config *c, const char *v)
+{
+	const char *eq = strrchr(v, '=');
+	struct name_rule *r;
+
+	if (!eq || eq == v || !eq[1])
+		return -EINVAL;
+	if (c->nservice_names >= FILTER_MAX)
+		return -E2BIG;
+	r = &c->service_names[c->nservice_names];
+	r->glob = own(c, v, eq - v);
+	r->name = own(c, eq + 1, strlen(eq + 1));
+	if (!r->glob || !r->name)
+		return -E2BIG;
+	c->nservice_names++;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
+	    !strcmp(v, "1"))
+		*out = true;
+	else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+		 !strcmp(v, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int set_metrics_enabled(struct config *c, const char *v)
+{
+	return parse_bool(v, &c->metrics_enabled);
+}
+
+static int set_metrics_addr(struct config *c, const char *v)
+{
+	const char *colon = strrchr(v, ':');
+
+	if (!colon || colon == v || !colon[1])
+		return -EINVAL;
+	return set_str(&c->metrics_addr, v);
 }
 
 struct option_def {
@@ -220,6 +289,10 @@ static const struct option_def options[] = {
     {"capture.ringbuf_bytes", "ZEROTRACE_RINGBUF_BYTES", set_ringbuf,
      "a power of two, 4096..1073741824"},
     {"log.level", "ZEROTRACE_LOG_LEVEL", set_log_level, "error, warn, info or debug"},
+    {"select.cgroups", NULL, add_cgroup, "cgroup path globs (starting with /)"},
+    {"service_names", NULL, add_service_name, "GLOB=NAME (executable glob, service name)"},
+    {"metrics.enabled", "ZEROTRACE_METRICS", set_metrics_enabled, "true or false"},
+    {"metrics.address", "ZEROTRACE_METRICS_ADDRESS", set_metrics_addr, "host:port"},
     {"log.stats_interval_s", "ZEROTRACE_STATS_INTERVAL", set_stats_interval, "seconds, 0..86400"},
 };
 
@@ -265,6 +338,7 @@ static void defaults(struct config *c)
 	c->ringbuf_bytes = 4 << 20;
 	c->stats_interval_s = 60;
 	c->log_level = LOG_LVL_INFO;
+	c->metrics_addr = strdup("127.0.0.1:9464");
 }
 
 static int apply_env(struct config *c, char **envp)
@@ -301,6 +375,8 @@ enum {
 	OPT_HOOKS,
 	OPT_CAPTURE,
 	OPT_BTF,
+	OPT_METRICS,
+	OPT_CHECK,
 	OPT_VERSION,
 };
 
@@ -314,6 +390,8 @@ static const struct option long_opts[] = {
     {"hooks", required_argument, NULL, OPT_HOOKS},
     {"capture-bytes", required_argument, NULL, OPT_CAPTURE},
     {"btf", required_argument, NULL, OPT_BTF},
+    {"metrics", required_argument, NULL, OPT_METRICS},
+    {"check-config", no_argument, NULL, OPT_CHECK},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -326,7 +404,9 @@ void config_usage(FILE *f)
 	    f,
 	    "Usage: zerotrace [-c FILE] [--otlp-file PATH] [--otlp-endpoint URL] [--pid N]...\n"
 	    "                 [--port N]... [--exe GLOB]... [--hooks auto|tracepoint|kprobe]\n"
-	    "                 [--capture-bytes N] [--btf PATH] [-v] [--help] [--version]\n"
+	    "                 [--capture-bytes N] [--btf PATH] [--metrics ADDR] [-v] "
+	    "[--check-config]\n"
+	    "                 [--help] [--version]\n"
 	    "\n"
 	    "Traces HTTP requests of uninstrumented processes with eBPF and exports OTLP spans.\n"
 	    "With no exporter configured, prints each trace as a tree on stdout.\n"
@@ -341,6 +421,9 @@ void config_usage(FILE *f)
 	    "      --capture-bytes N  payload bytes captured per socket call (64..8192)\n"
 	    "      --btf PATH         vmlinux BTF file, for kernels without "
 	    "/sys/kernel/btf/vmlinux\n"
+	    "      --metrics ADDR     serve Prometheus /metrics on ADDR (host:port; off by "
+	    "default)\n"
+	    "      --check-config     validate the configuration and exit\n"
 	    "  -v, --verbose          debug logging\n"
 	    "\n"
 	    "Environment: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,\n"
@@ -364,6 +447,10 @@ static int apply_flag(struct config *c, int opt, const char *arg)
 	case OPT_HOOKS: return config_set(c, "capture.hooks", arg, where);
 	case OPT_CAPTURE: return config_set(c, "capture.payload_bytes", arg, where);
 	case OPT_BTF: return config_set(c, "capture.btf", arg, where);
+	case OPT_METRICS:
+		c->metrics_enabled = true;
+		return config_set(c, "metrics.address", arg, where);
+	case OPT_CHECK: c->check_config = true; return 0;
 	case 'v': c->log_level = LOG_LVL_DEBUG; return 0;
 	case 'h': c->show_help = true; return 0;
 	case OPT_VERSION: c->show_version = true; return 0;
@@ -417,6 +504,7 @@ void config_free(struct config *cfg)
 	free(cfg->otlp_file);
 	free(cfg->resource_attrs);
 	free(cfg->btf_path);
+	free(cfg->metrics_addr);
 	for (int i = 0; i < cfg->nstrings; i++)
 		free(cfg->strings[i]);
 	memset(cfg, 0, sizeof(*cfg));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include "filter.h"
 #include "log.h"
+#include "proc.h"
 
 enum hooks_mode { HOOKS_AUTO, HOOKS_TRACEPOINT, HOOKS_KPROBE };
 
@@ -36,9 +37,15 @@ struct config {
 	uint32_t ringbuf_bytes;
 	uint32_t stats_interval_s;
 	enum log_level log_level;
+	/* operations */
+	bool metrics_enabled;
+	char *metrics_addr;
+	struct name_rule service_names[FILTER_MAX];
+	int nservice_names;
 	bool show_help;
 	bool show_version;
-	char *strings[FILTER_MAX * 2]; /* owned copies behind filter.exe_globs etc. */
+	bool check_config;
+	char *strings[FILTER_MAX * 4]; /* owned copies behind filter globs and name rules */
 	int nstrings;
 };
 

@@ -26,5 +26,12 @@ bool filter__accepts(const struct filter *f, const struct process *p, uint16_t l
 		if (!ok)
 			return false;
 	}
+	if (f->ncgroups) {
+		ok = false;
+		for (int i = 0; p && p->cgroup && i < f->ncgroups && !ok; i++)
+			ok = !fnmatch(f->cgroup_globs[i], p->cgroup, 0);
+		if (!ok)
+			return false;
+	}
 	return true;
 }

@@ -15,10 +15,13 @@ struct filter {
 	int nports;
 	const char *exe_globs[FILTER_MAX]; /* matched against the executable's path and name */
 	int nglobs;
+	const char *cgroup_globs[FILTER_MAX]; /* matched against the process's cgroup v2 path */
+	int ncgroups;
 };
 
 /* A NULL or empty filter accepts everything. With ports, a connection qualifies when either
- * end's port is listed; with globs, the process's executable must match one. */
+ * end's port is listed; with exe globs, the process's executable must match one; with cgroup
+ * globs, its cgroup (e.g. /system.slice/nginx.service) must. */
 bool filter__accepts(const struct filter *f, const struct process *p, uint16_t local_port,
 		     uint16_t remote_port);
 

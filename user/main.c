@@ -8,32 +8,39 @@
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
+#include "agent.h"
 #include "config.h"
-#include "correlate.h"
 #include "export/exporter.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "probe.h"
+#include "proc.h"
 #include "span.h"
 #include "tracer.h"
 #include "version.h"
 
 /* how often the ring is read when fewer than wakeup_bytes arrived: the most a span waits */
 #define POLL_MS 20
+/* SIGTERM: how long the export queue may take to drain (systemd's stop timeout is longer) */
+#define FLUSH_MS 5000
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, reload_signal;
 
 static void on_signal(int sig)
 {
-	stop_signal = sig;
+	if (sig == SIGHUP)
+		reload_signal = 1;
+	else
+		stop_signal = sig;
 }
 
-static uint64_t now_s(void)
+static uint64_t now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -44,183 +51,218 @@ static int on_event(void *ctx, void *data, size_t len)
 
 static void submit_span(void *ctx, struct span *s)
 {
-	exporter__submit(ctx, s);
+	struct agent *a = ctx;
+
+	if (a->metrics)
+		metrics__observe(a->metrics, s);
+	exporter__submit(a->exp, s);
 }
 
-/* One line with every counter, so a drop is never silent. */
-static void log_stats(struct probe *p, struct tracer *t, struct exporter *e, bool final)
+static void exporter_opts_of(const struct config *cfg, struct exporter_opts *eo, bool quiet)
 {
-	uint64_t drops[ZT_DROP_MAX];
-	struct correlator_stats cs;
-	struct exporter_stats es;
-	char kbuf[256] = "";
-	size_t o = 0;
-
-	probe__drops(p, drops);
-	exporter__stats(e, &es);
-	correlator__stats(t->corr, &cs);
-	for (int r = 0; r < ZT_DROP_MAX; r++)
-		o += snprintf(kbuf + o, sizeof(kbuf) - o, " %s=%llu", drop_reason_names[r],
-			      (unsigned long long)drops[r]);
-	pr_info("%s: events=%llu spans=%llu incomplete=%llu exported=%llu queue_dropped=%llu "
-		"export_failed=%llu export_errors=%llu unmatched_responses=%llu seq_gaps=%llu "
-		"conns_evicted=%llu bad_events=%llu kernel_drops:%s",
-		final ? "final stats" : "stats", (unsigned long long)t->stats.events,
-		(unsigned long long)t->stats.spans_finished,
-		(unsigned long long)t->stats.spans_incomplete, (unsigned long long)es.exported,
-		(unsigned long long)es.dropped_queue_full,
-		(unsigned long long)es.dropped_export_failed, (unsigned long long)es.export_errors,
-		(unsigned long long)t->stats.unmatched_responses,
-		(unsigned long long)t->stats.seq_gaps, (unsigned long long)t->stats.conns_evicted,
-		(unsigned long long)t->stats.bad_events, kbuf);
-	pr_info("%s: joined_same_node=%llu joined_nat=%llu joined_traceparent=%llu "
-		"joined_thread=%llu joined_connect=%llu joined_held=%llu client_adopted=%llu "
-		"client_unjoined=%llu server_local_unjoined=%llu context_resets=%llu",
-		final ? "final links" : "links", (unsigned long long)cs.joined_same_node,
-		(unsigned long long)cs.joined_nat, (unsigned long long)cs.joined_traceparent,
-		(unsigned long long)cs.joined_thread, (unsigned long long)cs.joined_connect,
-		(unsigned long long)cs.joined_held, (unsigned long long)cs.client_adopted,
-		(unsigned long long)cs.client_unjoined,
-		(unsigned long long)cs.server_local_unjoined,
-		(unsigned long long)cs.context_resets);
-}
-
-static bool any_loss(struct probe *p, struct tracer *t, struct exporter *e)
-{
-	uint64_t drops[ZT_DROP_MAX];
-	struct exporter_stats es;
-
-	probe__drops(p, drops);
-	exporter__stats(e, &es);
-	/* truncated payloads are normal for bodies; everything else means lost data */
-	return drops[ZT_DROP_RINGBUF_FULL] || drops[ZT_DROP_CONN_MAP_FULL] ||
-	       es.dropped_queue_full || es.dropped_export_failed || t->stats.seq_gaps ||
-	       t->stats.conns_evicted;
-}
-
-static struct exporter *make_exporter(const struct config *cfg)
-{
-	struct exporter_opts eo = {
-	    .headers = cfg->headers,
-	    .resource_attrs = cfg->resource_attrs,
-	    .gzip = cfg->gzip,
-	    .queue_size = cfg->queue_size,
-	    .batch_size = cfg->batch_size,
-	    .batch_delay_ms = cfg->batch_delay_ms,
-	    .timeout_ms = cfg->timeout_ms,
-	};
-
+	memset(eo, 0, sizeof(*eo));
+	eo->headers = cfg->headers;
+	eo->resource_attrs = cfg->resource_attrs;
+	eo->gzip = cfg->gzip;
+	eo->queue_size = cfg->queue_size;
+	eo->batch_size = cfg->batch_size;
+	eo->batch_delay_ms = cfg->batch_delay_ms;
+	eo->timeout_ms = cfg->timeout_ms;
 	if (cfg->otlp_file) {
-		eo.kind = EXPORTER_OTLP_FILE;
-		eo.file_path = cfg->otlp_file;
-		pr_info("exporting OTLP/JSON to %s", cfg->otlp_file);
+		eo->kind = EXPORTER_OTLP_FILE;
+		eo->file_path = cfg->otlp_file;
+		if (!quiet)
+			pr_info("exporting OTLP/JSON to %s", cfg->otlp_file);
 	} else if (cfg->endpoint) {
-		eo.kind = EXPORTER_OTLP_HTTP;
-		eo.endpoint = cfg->endpoint;
-		pr_info("exporting OTLP/HTTP protobuf to %s", cfg->endpoint);
+		eo->kind = EXPORTER_OTLP_HTTP;
+		eo->endpoint = cfg->endpoint;
+		if (!quiet)
+			pr_info("exporting OTLP/HTTP protobuf to %s", cfg->endpoint);
 	} else {
-		eo.kind = EXPORTER_CONSOLE;
-		pr_info("no OTLP endpoint set: printing traces on stdout");
+		eo->kind = EXPORTER_CONSOLE;
+		if (!quiet)
+			pr_info("no OTLP endpoint set: printing traces on stdout");
 	}
-	return exporter__new(&eo);
 }
 
-int main(int argc, char **argv, char **envp)
+static struct filter *filter_of(struct config *cfg)
 {
+	struct filter *f = &cfg->filter;
+
+	return f->nports || f->nglobs || f->ncgroups ? f : NULL;
+}
+
+/* The same settings in old and new? What a reload cannot change needs a restart. */
+static void warn_restart_only(const struct config *old, const struct config *cur)
+{
+	if (old->hooks != cur->hooks || old->capture_bytes != cur->capture_bytes ||
+	    old->max_conns != cur->max_conns || old->ringbuf_bytes != cur->ringbuf_bytes ||
+	    old->metrics_enabled != cur->metrics_enabled ||
+	    (old->metrics_addr && cur->metrics_addr &&
+	     strcmp(old->metrics_addr, cur->metrics_addr)))
+		pr_warn("reload: capture and metrics settings change only with a restart");
+}
+
+/* SIGHUP: re-read file, environment and flags; apply selection, service names, exporter
+ * settings and log level without losing anything queued. A bad configuration is refused
+ * whole and the running one kept. */
+static void reload(struct agent *a, int argc, char **argv, char **envp)
+{
+	struct exporter_opts eo;
+	struct config next;
+
+	pr_info("reload: reading the configuration again");
+	if (config_load(&next, argc, argv, envp)) {
+		config_free(&next);
+		pr_err("reload: the new configuration is not valid; keeping the running one");
+		return;
+	}
+	warn_restart_only(&a->cfg, &next);
+	exporter_opts_of(&next, &eo, false);
+	if (exporter__reconfigure(a->exp, &eo)) {
+		config_free(&next);
+		pr_err("reload: out of memory; keeping the running configuration");
+		return;
+	}
+	probe__set_pids(a->probe, next.pids, next.npids);
+	log_set_level(next.log_level);
+	/* the new config's strings back the filter and the rules from here on */
+	config_free(&a->cfg);
+	a->cfg = next;
+	a->tracer->filter = filter_of(&a->cfg);
+	proc_table__set_rules(a->tracer->procs, a->cfg.service_names, a->cfg.nservice_names);
+	pr_info("reload: done");
+	notify_systemd("READY=1");
+}
+
+static int start(struct agent *a)
+{
+	struct exporter_opts eo;
 	struct probe_opts po = {};
 	struct tracer_opts to = {};
-	struct exporter *exp = NULL;
-	struct tracer *tracer = NULL;
-	struct probe *probe = NULL;
 	struct features feat;
-	struct config cfg;
-	struct sigaction sa = {.sa_handler = on_signal};
-	uint64_t last_tick, last_stats;
-	int err = 1;
 
-	if (config_load(&cfg, argc, argv, envp)) {
-		config_free(&cfg);
-		return 2;
-	}
-	if (cfg.show_help) {
-		config_usage(stdout);
-		config_free(&cfg);
-		return 0;
-	}
-	if (cfg.show_version) {
-		printf("zerotrace %s\n", zt_version);
-		config_free(&cfg);
-		return 0;
-	}
-	log_set_level(cfg.log_level);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-
-	if (probe__check_host(&feat, cfg.btf_path))
-		goto cleanup;
-	exp = make_exporter(&cfg);
-	if (!exp || exporter__start(exp)) {
+	if (probe__check_host(&feat, a->cfg.btf_path))
+		return -1;
+	exporter_opts_of(&a->cfg, &eo, false);
+	a->exp = exporter__new(&eo);
+	if (!a->exp || exporter__start(a->exp)) {
 		pr_err("cannot start the exporter");
-		goto cleanup;
+		return -1;
 	}
-	to.max_conns = cfg.max_conns;
+	to.max_conns = a->cfg.max_conns;
 	to.sink = submit_span;
-	to.sink_ctx = exp;
-	to.filter = (cfg.filter.nports || cfg.filter.nglobs) ? &cfg.filter : NULL;
-	tracer = tracer__new(&to);
-	if (!tracer) {
+	to.sink_ctx = a;
+	to.filter = filter_of(&a->cfg);
+	a->tracer = tracer__new(&to);
+	if (!a->tracer) {
 		pr_err("out of memory");
-		goto cleanup;
+		return -1;
 	}
-	po.capture_bytes = cfg.capture_bytes;
-	po.max_conns = cfg.max_conns;
-	po.ringbuf_bytes = cfg.ringbuf_bytes;
-	po.pids = cfg.pids;
-	po.npids = cfg.npids;
-	po.hooks = cfg.hooks;
-	po.btf_path = cfg.btf_path;
-	probe = probe__new(&po, &feat, on_event, tracer);
-	if (!probe)
-		goto cleanup;
-	tracer->forget = probe__forget_conn;
-	tracer->forget_ctx = probe;
+	proc_table__set_rules(a->tracer->procs, a->cfg.service_names, a->cfg.nservice_names);
+	if (a->cfg.metrics_enabled) {
+		a->metrics = metrics__new(10000);
+		if (!a->metrics ||
+		    metrics__serve(a->metrics, a->cfg.metrics_addr, agent__prometheus, a))
+			return -1;
+	}
+	po.capture_bytes = a->cfg.capture_bytes;
+	po.max_conns = a->cfg.max_conns;
+	po.ringbuf_bytes = a->cfg.ringbuf_bytes;
+	po.pids = a->cfg.pids;
+	po.npids = a->cfg.npids;
+	po.hooks = a->cfg.hooks;
+	po.btf_path = a->cfg.btf_path;
+	a->probe = probe__new(&po, &feat, on_event, a->tracer);
+	if (!a->probe)
+		return -1;
+	a->tracer->forget = probe__forget_conn;
+	a->tracer->forget_ctx = a->probe;
+	return 0;
+}
 
-	pr_info("ready: %s programs attached, tracing %s", probe__path(probe),
-		cfg.npids ? "selected processes" : "all processes");
+static int run(struct agent *a, int argc, char **argv, char **envp)
+{
+	const char *wd = getenv("WATCHDOG_USEC");
+	uint64_t watchdog_ms = wd ? strtoull(wd, NULL, 10) / 2000 : 0; /* ping at half of it */
+	uint64_t last_tick = now_ms(), last_stats = now_ms(), last_ping = now_ms();
+
+	pr_info("ready: %s programs attached, tracing %s", probe__path(a->probe),
+		a->cfg.npids ? "selected processes" : "all processes");
 	notify_systemd("READY=1");
-	last_tick = last_stats = now_s();
 	while (!stop_signal) {
-		int n = probe__poll(probe, POLL_MS);
+		int n = probe__poll(a->probe, POLL_MS);
 
 		if (n < 0 && n != -EINTR) {
 			pr_err("reading the ring buffer failed: %s", strerror(-n));
-			goto cleanup;
+			return -1;
 		}
-		if (now_s() != last_tick) {
-			last_tick = now_s();
-			tracer__tick(tracer);
+		if (reload_signal) {
+			reload_signal = 0;
+			notify_systemd("RELOADING=1");
+			/* what happened before the signal is judged by the old configuration */
+			probe__poll(a->probe, 0);
+			reload(a, argc, argv, envp);
 		}
-		if (cfg.stats_interval_s && now_s() - last_stats >= cfg.stats_interval_s) {
-			last_stats = now_s();
-			if (any_loss(probe, tracer, exp) || log_get_level() >= LOG_LVL_DEBUG)
-				log_stats(probe, tracer, exp, false);
+		if (now_ms() - last_tick >= 1000) {
+			last_tick = now_ms();
+			tracer__tick(a->tracer);
+		}
+		if (watchdog_ms && now_ms() - last_ping >= watchdog_ms) {
+			last_ping = now_ms();
+			notify_systemd("WATCHDOG=1");
+		}
+		if (a->cfg.stats_interval_s &&
+		    now_ms() - last_stats >= a->cfg.stats_interval_s * 1000ull) {
+			last_stats = now_ms();
+			if (agent__any_loss(a) || log_get_level() >= LOG_LVL_DEBUG)
+				agent__log_stats(a, false);
 		}
 	}
 	pr_info("stopping on %s: flushing", strsignal(stop_signal));
 	notify_systemd("STOPPING=1");
-	probe__poll(probe, 0); /* what is already in the ring */
-	tracer__flush(tracer);
-	exporter__stop(exp, 5000);
-	log_stats(probe, tracer, exp, true);
-	err = 0;
-cleanup:
-	probe__free(probe);
-	exporter__free(exp);
-	tracer__free(tracer);
-	config_free(&cfg);
+	probe__poll(a->probe, 0); /* what is already in the ring */
+	tracer__flush(a->tracer);
+	exporter__stop(a->exp, FLUSH_MS);
+	agent__log_stats(a, true);
+	return 0;
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct agent a = {};
+	int err = 1;
+
+	if (config_load(&a.cfg, argc, argv, envp)) {
+		config_free(&a.cfg);
+		return 2;
+	}
+	if (a.cfg.show_help || a.cfg.show_version || a.cfg.check_config) {
+		if (a.cfg.show_help)
+			config_usage(stdout);
+		else if (a.cfg.show_version)
+			printf("zerotrace %s\n", zt_version);
+		else
+			printf("zerotrace: the configuration is valid\n");
+		config_free(&a.cfg);
+		return 0;
+	}
+	log_set_level(a.cfg.log_level);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	if (!start(&a) && !run(&a, argc, argv, envp))
+		err = 0;
+	probe__free(a.probe);
+	metrics__free(a.metrics);
+	exporter__free(a.exp);
+	tracer__free(a.tracer);
+	config_free(&a.cfg);
 	curl_global_cleanup();
 	return err;
 }

@@ -217,7 +217,6 @@ struct probe *probe__new(const struct probe_opts *o, const struct features *f, e
 	select_programs(p->skel->obj, kprobes);
 	p->skel->rodata->self_tgid = getpid();
 	p->skel->rodata->capture_bytes = o->capture_bytes;
-	p->skel->rodata->filter_pids = o->npids > 0;
 	/* one wake-up per wakeup_bytes instead of one per event: a wake-up is an interrupt and a
 	 * context switch, far dearer than the event */
 	p->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 16;
@@ -229,12 +228,7 @@ struct probe *probe__new(const struct probe_opts *o, const struct features *f, e
 		       strerror(-err));
 		goto fail;
 	}
-	for (int i = 0; i < o->npids; i++) {
-		__u8 one = 1;
-
-		bpf_map__update_elem(p->skel->maps.watched_pids, &o->pids[i], sizeof(o->pids[i]),
-				     &one, sizeof(one), BPF_ANY);
-	}
+	probe__set_pids(p, o->pids, o->npids);
 	err = zerotrace_bpf__attach(p->skel);
 	if (err) {
 		pr_err("attaching the BPF programs failed: %s", strerror(-err));
@@ -260,10 +254,10 @@ int probe__poll(struct probe *p, int timeout_ms)
 
 	/* the kernel side wakes us only past wakeup_bytes; what came in below that is read
 	 * when the wait times out */
-	if (n < 0)
+	if (n < 0 && n != -EINTR)
 		return n;
 	m = ring_buffer__consume(p->rb);
-	return m < 0 ? m : n + m;
+	return m < 0 ? m : (n > 0 ? n : 0) + m;
 }
 
 void probe__drops(struct probe *p, uint64_t out[ZT_DROP_MAX])
@@ -278,6 +272,39 @@ void probe__drops(struct probe *p, uint64_t out[ZT_DROP_MAX])
 			continue;
 		for (int c = 0; c < ncpu; c++)
 			out[r] += vals[c];
+	}
+}
+
+void probe__set_pids(struct probe *p, const uint32_t *pids, int n)
+{
+	struct bpf_map *map = p->skel->maps.watched_pids;
+	__u32 key, next;
+	__u8 one = 1;
+
+	/* select nothing while the set changes, never everything */
+	p->skel->bss->filter_pids = true;
+	while (!bpf_map__get_next_key(map, NULL, &next, sizeof(next))) {
+		key = next;
+		bpf_map__delete_elem(map, &key, sizeof(key), 0);
+	}
+	for (int i = 0; i < n; i++)
+		bpf_map__update_elem(map, &pids[i], sizeof(pids[i]), &one, sizeof(one), BPF_ANY);
+	p->skel->bss->filter_pids = n > 0;
+}
+
+void probe__prog_stats(struct probe *p, prog_stats_fn fn, void *ctx)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, p->skel->obj)
+	{
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		fn(ctx, bpf_program__name(prog), info.run_time_ns, info.run_cnt);
 	}
 }
 

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ void process__put(struct process *p)
 	free(p->exe_path);
 	free(p->command_line);
 	free(p->container_id);
+	free(p->cgroup);
 	free(p->resource_attrs);
 	free(p);
 }
@@ -127,7 +129,27 @@ static char *container_id_from_cgroup(const char *cg)
 	return NULL;
 }
 
-struct process *process__load(const char *root, uint32_t pid)
+/* cgroup v2's line is "0::/path" */
+static char *cgroup_v2_path(const char *cg)
+{
+	const char *l = strstr(cg, "0::");
+
+	while (l && l != cg && l[-1] != '\n')
+		l = strstr(l + 1, "0::");
+	return l ? strndup(l + 3, strcspn(l + 3, "\n")) : NULL;
+}
+
+static const char *rule_for(const struct process *p, const struct name_rule *rules, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!fnmatch(rules[i].glob, p->exe_path, 0) ||
+		    !fnmatch(rules[i].glob, p->exe_name, 0))
+			return rules[i].name;
+	return NULL;
+}
+
+struct process *process__load(const char *root, uint32_t pid, const struct name_rule *rules,
+			      int nrules)
 {
 	char path[PATH_MAX], exe[PATH_MAX], comm[64] = "";
 	struct process *p = calloc(1, sizeof(*p));
@@ -168,8 +190,11 @@ struct process *process__load(const char *root, uint32_t pid)
 		if (v && vlen)
 			p->resource_attrs = strndup(v, vlen);
 	}
-	/* The name a user would say: python3 rather than python3.11, the command as invoked
-	 * (comm) when the executable's name extends it. */
+	/* its own OTEL_SERVICE_NAME first, then a configured rule, then the executable: the
+	 * name a user would say, python3 rather than python3.11 (the command as invoked, comm,
+	 * when the executable's name extends it) */
+	if (!p->service_name && rule_for(p, rules, nrules))
+		p->service_name = strdup(rule_for(p, rules, nrules));
 	if (!p->service_name)
 		p->service_name =
 		    strdup(*comm && p->exe_name && !strncmp(p->exe_name, comm, strlen(comm))
@@ -190,6 +215,7 @@ struct process *process__load(const char *root, uint32_t pid)
 	cg = read_file(path, &len);
 	if (cg) {
 		p->container_id = container_id_from_cgroup(cg);
+		p->cgroup = cgroup_v2_path(cg);
 		free(cg);
 	}
 	free(env);
@@ -204,6 +230,8 @@ struct process *process__load(const char *root, uint32_t pid)
 /* Open-addressed table keyed by pid; small, so lookups stay in cache. */
 struct proc_table {
 	char *root;
+	const struct name_rule *rules;
+	int nrules;
 	uint32_t cap; /* power of two */
 	uint32_t count;
 	struct process **slots;
@@ -279,7 +307,7 @@ struct process *proc_table__lookup(struct proc_table *t, uint32_t pid)
 			return NULL;
 		i = slot_of(t, pid);
 	}
-	p = process__load(t->root, pid);
+	p = process__load(t->root, pid, t->rules, t->nrules);
 	if (!p)
 		return NULL;
 	t->slots[i] = p;
@@ -334,7 +362,7 @@ void proc_table__exec(struct proc_table *t, uint32_t pid, const char *comm, cons
 	proc_table__forget(t, pid);
 	if (t->count * 2 >= t->cap && grow(t))
 		return;
-	p = process__load(t->root, pid);
+	p = process__load(t->root, pid, t->rules, t->nrules);
 	if (!p)
 		p = process__from_names(pid, comm, filename);
 	if (!p)
@@ -342,6 +370,17 @@ void proc_table__exec(struct proc_table *t, uint32_t pid, const char *comm, cons
 	i = slot_of(t, pid);
 	t->slots[i] = p;
 	t->count++;
+}
+
+void proc_table__set_rules(struct proc_table *t, const struct name_rule *rules, int n)
+{
+	t->rules = rules;
+	t->nrules = n;
+	for (uint32_t i = 0; i < t->cap; i++) {
+		process__put(t->slots[i]);
+		t->slots[i] = NULL;
+	}
+	t->count = 0;
 }
 
 uint32_t proc_table__size(const struct proc_table *t)

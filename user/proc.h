@@ -13,14 +13,22 @@ struct process {
 	char *exe_path;
 	char *command_line;
 	char *container_id;   /* NULL outside containers */
+	char *cgroup;	      /* cgroup v2 path, e.g. /system.slice/nginx.service, or NULL */
 	char *resource_attrs; /* the target's own OTEL_RESOURCE_ATTRIBUTES, raw, or NULL */
+};
+
+/* A configured service name: processes whose executable (path or name) matches glob. */
+struct name_rule {
+	const char *glob;
+	const char *name;
 };
 
 struct process *process__get(struct process *p);
 void process__put(struct process *p);
 
 /* Reads /proc/PID (root: environ needs it). NULL and errno set when the process is gone. */
-struct process *process__load(const char *proc_root, uint32_t pid);
+struct process *process__load(const char *proc_root, uint32_t pid, const struct name_rule *rules,
+			      int nrules);
 /* A process known only by the names the kernel gave (it exited before /proc was read). */
 struct process *process__from_names(uint32_t pid, const char *comm, const char *filename);
 
@@ -31,6 +39,9 @@ char *service_name_from_environ(const char *env, size_t len);
 struct proc_table;
 
 struct proc_table *proc_table__new(const char *proc_root, uint32_t capacity);
+/* Rules apply to processes loaded from now on; the table is emptied so that every process is
+ * named again (references held by spans stay valid). rules must outlive their use. */
+void proc_table__set_rules(struct proc_table *t, const struct name_rule *rules, int n);
 void proc_table__free(struct proc_table *t);
 /* Borrowed reference, valid until the next call that changes the table. */
 struct process *proc_table__lookup(struct proc_table *t, uint32_t pid);

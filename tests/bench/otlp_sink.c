@@ -77,8 +77,8 @@ static void count_request(const struct body *b)
 
 static enum MHD_Result reply(struct MHD_Connection *conn, int status, const char *text)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
-								  MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret = MHD_queue_response(conn, status, r);
 
 	MHD_destroy_response(r);
@@ -149,7 +149,7 @@ static void done(void *cls, struct MHD_Connection *conn, void **state,
 int main(int argc, char **argv)
 {
 	struct MHD_Daemon *d;
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	sigset_t set;
 	int sig;
 

@@ -153,8 +153,10 @@ def py_server(procs, port, prefix, service, backend=None, host="127.0.0.1", netn
         args.append(str(backend))
     if netns:
         args = ["ip", "netns", "exec", netns] + args
-    p = procs.start(args, env_extra={"OTEL_SERVICE_NAME": service, "BIND": host},
-                    stdout=subprocess.DEVNULL)
+    env = {"BIND": host}
+    if service:
+        env["OTEL_SERVICE_NAME"] = service
+    p = procs.start(args, env_extra=env, stdout=subprocess.DEVNULL)
     wait_for_port(port, host=host)
     return p
 

@@ -28,8 +28,47 @@ struct exporter {
 	FILE *file;
 	struct console *console;
 	char host_name[256];
-	long retry_after_s; /* from the last response, -1 when absent */
+	long retry_after_s;	      /* from the last response, -1 when absent */
+	struct exporter_opts pending; /* from exporter__reconfigure, applied by the thread */
+	bool has_pending;
 };
+
+static void opts_free(struct exporter_opts *o)
+{
+	free((char *)o->endpoint);
+	free((char *)o->headers);
+	free((char *)o->file_path);
+	free((char *)o->resource_attrs);
+	memset(o, 0, sizeof(*o));
+}
+
+/* A copy that owns its strings, with defaults filled in. */
+static int opts_copy(struct exporter_opts *dst, const struct exporter_opts *src)
+{
+	*dst = *src;
+	dst->endpoint = src->endpoint ? strdup(src->endpoint) : NULL;
+	dst->headers = src->headers ? strdup(src->headers) : NULL;
+	dst->file_path = src->file_path ? strdup(src->file_path) : NULL;
+	dst->resource_attrs = src->resource_attrs ? strdup(src->resource_attrs) : NULL;
+	if ((src->endpoint && !dst->endpoint) || (src->headers && !dst->headers) ||
+	    (src->file_path && !dst->file_path) || (src->resource_attrs && !dst->resource_attrs)) {
+		opts_free(dst);
+		return -ENOMEM;
+	}
+	if (!dst->queue_size)
+		dst->queue_size = 8192;
+	if (!dst->batch_size)
+		dst->batch_size = 512;
+	if (!dst->batch_delay_ms)
+		dst->batch_delay_ms = 1000;
+	if (!dst->timeout_ms)
+		dst->timeout_ms = 10000;
+	if (!dst->max_retry_ms)
+		dst->max_retry_ms = 60000;
+	if (!dst->console_quiet_ms)
+		dst->console_quiet_ms = 500;
+	return 0;
+}
 
 static uint64_t now_ms(void)
 {
@@ -102,30 +141,11 @@ static int setup_http(struct exporter *e)
 	return 0;
 }
 
-struct exporter *exporter__new(const struct exporter_opts *opts)
+/* Where spans go, per e->o. */
+static int backend_open(struct exporter *e)
 {
-	struct exporter *e = calloc(1, sizeof(*e));
 	int err = 0;
 
-	if (!e)
-		return NULL;
-	e->o = *opts;
-	if (!e->o.queue_size)
-		e->o.queue_size = 8192;
-	if (!e->o.batch_size)
-		e->o.batch_size = 512;
-	if (!e->o.batch_delay_ms)
-		e->o.batch_delay_ms = 1000;
-	if (!e->o.timeout_ms)
-		e->o.timeout_ms = 10000;
-	if (!e->o.max_retry_ms)
-		e->o.max_retry_ms = 60000;
-	if (!e->o.console_quiet_ms)
-		e->o.console_quiet_ms = 500;
-	pthread_mutex_init(&e->mu, NULL);
-	pthread_cond_init(&e->cv, NULL);
-	if (gethostname(e->host_name, sizeof(e->host_name) - 1))
-		strcpy(e->host_name, "localhost");
 	switch (e->o.kind) {
 	case EXPORTER_OTLP_HTTP: err = setup_http(e); break;
 	case EXPORTER_OTLP_FILE:
@@ -142,12 +162,97 @@ struct exporter *exporter__new(const struct exporter_opts *opts)
 			err = -ENOMEM;
 		break;
 	}
+	return err;
+}
+
+static void backend_close(struct exporter *e)
+{
+	if (e->curl)
+		curl_easy_cleanup(e->curl);
+	e->curl = NULL;
+	curl_slist_free_all(e->hdrs);
+	e->hdrs = NULL;
+	if (e->file)
+		fclose(e->file);
+	e->file = NULL;
+	if (e->console)
+		console__flush(e->console, true, 0);
+	console__free(e->console);
+	e->console = NULL;
+}
+
+struct exporter *exporter__new(const struct exporter_opts *opts)
+{
+	struct exporter *e = calloc(1, sizeof(*e));
+	int err;
+
+	if (!e)
+		return NULL;
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->cv, NULL);
+	if (gethostname(e->host_name, sizeof(e->host_name) - 1))
+		strcpy(e->host_name, "localhost");
+	err = opts_copy(&e->o, opts);
+	if (!err)
+		err = backend_open(e);
 	if (err) {
 		exporter__free(e);
 		errno = -err;
 		return NULL;
 	}
 	return e;
+}
+
+int exporter__reconfigure(struct exporter *e, const struct exporter_opts *opts)
+{
+	struct exporter_opts copy;
+	int err = opts_copy(&copy, opts);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&e->mu);
+	if (e->has_pending)
+		opts_free(&e->pending);
+	e->pending = copy;
+	e->has_pending = true;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	return 0;
+}
+
+/* On the exporter thread, between batches: switch to the pending settings, or, when they do
+ * not work (a file that cannot be opened), stay with the current ones. */
+static void apply_pending(struct exporter *e)
+{
+	struct exporter_opts next, prev;
+
+	pthread_mutex_lock(&e->mu);
+	if (!e->has_pending) {
+		pthread_mutex_unlock(&e->mu);
+		return;
+	}
+	next = e->pending;
+	e->has_pending = false;
+	pthread_mutex_unlock(&e->mu);
+	backend_close(e);
+	/* under the lock: exporter__submit reads queue_size on another thread */
+	pthread_mutex_lock(&e->mu);
+	prev = e->o;
+	e->o = next;
+	pthread_mutex_unlock(&e->mu);
+	if (backend_open(e)) {
+		pr_err("reload: the new exporter settings do not work; keeping the previous ones");
+		backend_close(e);
+		pthread_mutex_lock(&e->mu);
+		next = e->o;
+		e->o = prev;
+		pthread_mutex_unlock(&e->mu);
+		opts_free(&next);
+		backend_open(e);
+		return;
+	}
+	opts_free(&prev);
+	pr_info("reload: exporter settings applied");
 }
 
 void exporter__submit(struct exporter *e, struct span *s)
@@ -286,7 +391,8 @@ static void export_batch(struct exporter *e, struct span **spans, int n)
 static void *run(void *arg)
 {
 	struct exporter *e = arg;
-	struct span **batch = calloc(e->o.batch_size, sizeof(*batch));
+	uint32_t batch_cap = e->o.batch_size;
+	struct span **batch = calloc(batch_cap, sizeof(*batch));
 	uint64_t batch_start = now_ms();
 
 	if (!batch)
@@ -295,6 +401,16 @@ static void *run(void *arg)
 		struct timespec until;
 		bool stop;
 		int n = 0;
+
+		apply_pending(e);
+		if (e->o.batch_size > batch_cap) {
+			struct span **nb = realloc(batch, e->o.batch_size * sizeof(*batch));
+
+			if (nb) {
+				batch = nb;
+				batch_cap = e->o.batch_size;
+			}
+		}
 
 		pthread_mutex_lock(&e->mu);
 		/* console prints are driven by quiet time, so wake up often enough for them */
@@ -308,7 +424,7 @@ static void *run(void *arg)
 			pthread_cond_timedwait(&e->cv, &e->mu, &until);
 		if (e->depth >= e->o.batch_size || e->stopping ||
 		    (e->depth && now_ms() - batch_start >= e->o.batch_delay_ms)) {
-			while (e->head && n < (int)e->o.batch_size) {
+			while (e->head && n < (int)e->o.batch_size && n < (int)batch_cap) {
 				batch[n++] = e->head;
 				e->head = e->head->next;
 				e->depth--;
@@ -366,12 +482,10 @@ void exporter__free(struct exporter *e)
 		e->head = s->next;
 		span__free(s);
 	}
-	if (e->curl)
-		curl_easy_cleanup(e->curl);
-	curl_slist_free_all(e->hdrs);
-	if (e->file)
-		fclose(e->file);
-	console__free(e->console);
+	backend_close(e);
+	opts_free(&e->o);
+	if (e->has_pending)
+		opts_free(&e->pending);
 	pthread_cond_destroy(&e->cv);
 	pthread_mutex_destroy(&e->mu);
 	free(e);

@@ -51,6 +51,9 @@ struct exporter *exporter__new(const struct exporter_opts *opts);
 int exporter__start(struct exporter *e);
 /* Takes ownership of s. Never blocks. */
 void exporter__submit(struct exporter *e, struct span *s);
+/* New settings, applied by the exporter thread between batches: nothing queued is lost. The
+ * strings are copied. */
+int exporter__reconfigure(struct exporter *e, const struct exporter_opts *opts);
 /* Export what is queued (giving up after deadline_ms), stop the thread. */
 void exporter__stop(struct exporter *e, uint32_t deadline_ms);
 void exporter__free(struct exporter *e);
