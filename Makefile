@@ -8,6 +8,7 @@
 #   make check      format check, then test
 #   make accuracy   exact-trace share and duration error on a 3-runtime topology (as root)
 #   make bench      overhead, agent off vs on side by side (as root; PAIRS=3 SECONDS=8)
+#   make deb        build/zerotrace_VERSION_amd64.deb (binary, systemd unit, config)
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 ARCH       ?= $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
 BUILD      := build
@@ -35,7 +36,7 @@ HDRS       := $(wildcard user/*.h user/proto/*.h user/export/*.h) bpf/events.h
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test test-unit test-integration test-vm check format clean accuracy bench
+.PHONY: all deps run test test-unit test-integration test-vm check format clean accuracy bench deb
 all: $(BUILD)/zerotrace
 
 $(BUILD):
@@ -109,6 +110,11 @@ $(BUILD)/bench/otlp_sink: tests/bench/otlp_sink.c $(BUILD)/otlp_trace.pb-c.o
 $(BUILD)/bench/work_server: tests/bench/work_server/main.go
 	@mkdir -p $(dir $@)
 	cd tests/bench/work_server && go build -o ../../../$@ .
+
+# Debian package: binary, systemd unit, default config (a conffile), maintainer scripts
+DEB_VERSION ?= 0.1.0+g$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
+deb: $(BUILD)/zerotrace
+	packaging/build-deb.sh $(DEB_VERSION) $(BUILD)
 
 # overhead: agent off vs on, side by side (tests/bench/bench.py); prints numbers, never fails
 bench:
