@@ -120,13 +120,65 @@ static void test_bad_env_and_file(void **state)
 	unlink(yaml_path);
 }
 
+/* table-driven: each YAML document either loads or is refused */
+static void test_yaml_table(void **state)
+{
+	static const struct {
+		const char *yaml;
+		int want;
+	} cases[] = {
+	    {"metrics:\n  enabled: yes\n  address: 127.0.0.1:9999\n", 0},
+	    {"metrics:\n  enabled: perhaps\n", -EINVAL},
+	    {"metrics:\n  address: nocolon\n", -EINVAL},
+	    {"service_names: ['*/java=orders', 'python3=billing']\n", 0},
+	    {"service_names: ['=orders']\n", -EINVAL},
+	    {"service_names: ['java=']\n", -EINVAL},
+	    {"select:\n  cgroups: ['/system.slice/*']\n", 0},
+	    {"select:\n  cgroups: ['system.slice']\n", -EINVAL},
+	    {"capture:\n  ringbuf_bytes: 12345\n", -EINVAL},
+	    {"capture:\n  btf: /sys/kernel/btf/vmlinux\n", 0},
+	    {"exporter:\n  compression: brotli\n", -EINVAL},
+	    {"exporter:\n  timeout_ms: 0\n", -EINVAL},
+	    {"log:\n  level: chatty\n", -EINVAL},
+	    {"nonsense: 1\n", -EINVAL},
+	    {"", 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = {"zerotrace", "-c", yaml_path, NULL};
+		char *envp[] = {NULL};
+		struct config c;
+
+		strcpy(yaml_path, "/tmp/zt-config-XXXXXX");
+		write_yaml(cases[i].yaml);
+		if (load(&c, argv, envp) != cases[i].want)
+			fail_msg("case %zu (%s): want %d", i, cases[i].yaml, cases[i].want);
+		config_free(&c);
+		unlink(yaml_path);
+	}
+}
+
+static void test_operations_flags(void **state)
+{
+	struct config c;
+	char *argv[] = {"zerotrace", "--metrics", "127.0.0.1:9500", "--check-config", NULL};
+	char *envp[] = {"ZEROTRACE_METRICS=false", NULL};
+
+	(void)state;
+	assert_int_equal(load(&c, argv, envp), 0);
+	assert_true(c.metrics_enabled); /* the flag over the environment */
+	assert_string_equal(c.metrics_addr, "127.0.0.1:9500");
+	assert_true(c.check_config);
+	config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_precedence),
-	    cmocka_unit_test(test_traces_endpoint_wins),
-	    cmocka_unit_test(test_bad_values),
-	    cmocka_unit_test(test_bad_env_and_file),
+	    cmocka_unit_test(test_precedence), cmocka_unit_test(test_traces_endpoint_wins),
+	    cmocka_unit_test(test_bad_values), cmocka_unit_test(test_bad_env_and_file),
+	    cmocka_unit_test(test_yaml_table), cmocka_unit_test(test_operations_flags),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
