@@ -114,6 +114,7 @@ $(BUILD)/bench/work_server: tests/bench/work_server/main.go
 # Debian package: binary, systemd unit, default config (a conffile), maintainer scripts
 DEB_VERSION ?= 0.1.0+g$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
 deb: $(BUILD)/zerotrace
+	rm -rf $(BUILD)/zerotrace_*.deb
 	packaging/build-deb.sh $(DEB_VERSION) $(BUILD)
 
 # overhead: agent off vs on, side by side (tests/bench/bench.py); prints numbers, never fails

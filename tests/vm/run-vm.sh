@@ -33,7 +33,7 @@ if [ ! -f "$vm/initramfs.cpio.gz" ] || [ "$repo/tests/vm/init" -nt "$vm/initramf
 	rm -rf "$ir" && mkdir -p "$ir/bin" "$ir/modules" "$ir/proc" "$ir/sys" "$ir/dev"
 	cp /bin/busybox "$ir/bin/busybox"
 	for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
-		 netfs fscache 9pnet 9pnet_virtio 9p; do
+		 netfs fscache 9pnet 9pnet_virtio 9p overlay; do
 		find "$vm/kernel/lib/modules/$kver" -name "$m.ko" -exec cp {} "$ir/modules/" \;
 	done
 	cp "$repo/tests/vm/init" "$ir/init" && chmod +x "$ir/init"
