@@ -53,14 +53,23 @@ def test_mounts_tracefs_itself(agent_factory):
     assert a.stop() == 0
 
 
-def test_sd_notify_ready(agent_factory, tmp_path):
+def test_sd_notify_ready_watchdog_stopping(agent_factory, tmp_path):
     import socket
     path = str(tmp_path / "notify.sock")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(path)
     s.settimeout(60)
-    a = agent_factory(env_extra={"NOTIFY_SOCKET": path})
+    # systemd's WatchdogSec=0.4s: pings at half of it
+    a = agent_factory(env_extra={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"})
     assert s.recv(100) == b"READY=1"
+    pings = [s.recv(100) for _ in range(3)]
+    assert pings == [b"WATCHDOG=1"] * 3
     assert a.stop() == 0
-    assert s.recv(100) == b"STOPPING=1"
+    rest = []
+    while True:
+        m = s.recv(100)
+        rest.append(m)
+        if m != b"WATCHDOG=1":
+            break
+    assert rest[-1] == b"STOPPING=1"
     assert "final stats" in a.stderr()

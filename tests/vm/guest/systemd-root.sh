@@ -6,6 +6,7 @@ set -eu
 deb=$1
 root=$2
 rm -rf "$root"
+mkdir -p "$root"
 dpkg-deb -x "$deb" "$root"
 mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
 ln -sf /lib/systemd/system/zerotrace.service \
