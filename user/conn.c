@@ -99,7 +99,7 @@ void conn_table__close(struct conn_table *ct, struct conn *c, uint64_t ts)
 {
 	http1_parser__close(&c->dir[ZT_DIR_READ].parser, ts);
 	http1_parser__close(&c->dir[ZT_DIR_WRITE].parser, ts);
-	httpspan__finish_pending(c, true, ts);
+	httpspan__finish_pending(c, ts);
 	unhash(ct, c);
 	conn_free(c);
 }
@@ -204,7 +204,7 @@ static void handle_gap(struct conn *c, uint8_t d)
 			httpspan__lost_request(c, d);
 	} else {
 		/* responses may have been lost: none of the waiting requests can be paired */
-		httpspan__finish_pending(c, true, c->last_ts);
+		httpspan__finish_pending(c, c->last_ts);
 	}
 	cd->in_body = false;
 	http1_parser__gap(&cd->parser);

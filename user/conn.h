@@ -72,7 +72,8 @@ void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *p
 
 /* httpspan.c: HTTP/1 messages → spans */
 extern const struct http1_callbacks http_span_callbacks;
-void httpspan__finish_pending(struct conn *c, bool all, uint64_t ts);
+/* Every request still waiting ends now, incomplete. */
+void httpspan__finish_pending(struct conn *c, uint64_t ts);
 void httpspan__lost_request(struct conn *c, uint8_t dir);
 
 #endif

@@ -293,11 +293,8 @@ void httpspan__lost_request(struct conn *c, uint8_t dir)
 	push_pending(c, p);
 }
 
-void httpspan__finish_pending(struct conn *c, bool all, uint64_t ts)
+void httpspan__finish_pending(struct conn *c, uint64_t ts)
 {
-	while (c->pend_head) {
+	while (c->pend_head)
 		finish(c, c->pend_head, ts, true);
-		if (!all)
-			break;
-	}
 }
