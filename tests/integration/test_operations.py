@@ -81,6 +81,8 @@ def test_metrics_endpoint(agent_factory, procs, nonce, tmp_path):
     assert sample(text, "zerotrace_links_total", rule="same_node") >= 7
     assert sample(text, "zerotrace_events_dropped_total", reason="ringbuf_full") == 0
     assert re.search(r"^zerotrace_connections_tracked \d+$", text, re.M)
+    assert re.search(r"^zerotrace_requests_not_selected_total 0$", text, re.M)
+    assert re.search(r"^zerotrace_requests_without_process_total \d+$", text, re.M)
     assert re.search(r'^zerotrace_bpf_runs_total{program="tp_enter_write"} \d+$', text, re.M)
     assert agent.stop() == 0
 
