@@ -7,15 +7,9 @@
 #define ZEROTRACE_CAPTURE_BPF_H
 
 #include "conn.bpf.h"
+#include "http2.bpf.h"
 
-/* iovecs copied per event; later ones are counted, not shipped */
-#define ZT_MAX_IOV     8
 #define ZT_EINPROGRESS 115
-
-struct iovec_user {
-	__u64 base;
-	__u64 len;
-};
 
 /* Copy up to `want` bytes from a user buffer or iovec array into the event. */
 static __always_inline __u32 copy_payload(struct scratch *s, __u64 buf, __u32 iovcnt, __u64 want)
@@ -27,6 +21,10 @@ static __always_inline __u32 copy_payload(struct scratch *s, __u64 buf, __u32 io
 		limit = ZT_MAX_CAPTURE;
 	if (want < limit)
 		limit = want;
+	/* a no-op (limit <= ZT_MAX_CAPTURE) for 6.1's verifier, which loses the bound when the
+	 * compiler spills `want` (a sum from a bpf_loop) before comparing it */
+	barrier_var(limit);
+	limit &= 2 * ZT_MAX_CAPTURE - 1;
 	if (!iovcnt) {
 		if (bpf_probe_read_user(s->payload, limit, (void *)buf)) {
 			count_drop(ZT_DROP_PAYLOAD_READ_FAILED);
@@ -91,10 +89,20 @@ static __always_inline void emit_data(struct scratch *s, struct conn_state *cs, 
 	ev->role = cs->role;
 	ev->flags = with_payload ? 0 : ZT_DATA_F_NO_PAYLOAD;
 	ev->pad = 0;
-	ev->captured = with_payload ? copy_payload(s, buf, iovcnt, bytes) : 0;
-	if (!classify(cs, s->payload, ev->captured))
-		return;
+	if (cs->proto != ZT_PROTO_HTTP2) {
+		ev->captured = with_payload ? copy_payload(s, buf, iovcnt, bytes) : 0;
+		if (!classify(cs, s->payload, ev->captured))
+			return;
+	}
 	ev->proto = cs->proto;
+	if (cs->proto == ZT_PROTO_HTTP2) {
+		/* frames, not a prefix: the walk starts over on the classifying event too */
+		if (!with_payload || !h2_walk(s, &cs->h2[dir & 1], seq, bytes, buf, iovcnt))
+			return;
+		ev->flags = ZT_DATA_F_SEGMENTS;
+		ev->captured = s->walk.out;
+		with_payload = false; /* truncation was counted per segment */
+	}
 	if (ev->captured < bytes && with_payload)
 		count_drop(ZT_DROP_PAYLOAD_TRUNCATED);
 	size = sizeof(*ev) + (ev->captured & (2 * ZT_MAX_CAPTURE - 1));
@@ -125,20 +133,35 @@ static __always_inline void note_self_endpoint(int fd)
  * can possibly read them. */
 static __always_inline void handle_write(int fd, __u64 buf, __u32 iovcnt, __u64 count);
 
-/* The byte count of a writev is the sum of its iovecs; add up the ones we can see. */
-static __always_inline __u64 iov_total(__u64 iov, __u32 iovcnt)
+struct iov_sum {
+	__u64 iov;
+	__u64 total;
+	__u32 iovcnt;
+	bool fault;
+};
+
+static long iov_sum_cb(__u32 i, struct iov_sum *sum)
 {
 	struct iovec_user v;
-	__u64 total = 0;
 
-	for (__u32 i = 0; i < ZT_MAX_IOV * 2; i++) {
-		if (i >= iovcnt)
-			break;
-		if (bpf_probe_read_user(&v, sizeof(v), (void *)(iov + i * sizeof(v))))
-			return 0;
-		total += v.len;
+	if (i >= sum->iovcnt)
+		return 1;
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)(sum->iov + i * sizeof(v)))) {
+		sum->fault = true;
+		return 1;
 	}
-	return total;
+	sum->total += v.len;
+	return 0;
+}
+
+/* The byte count of a writev is the sum of its iovecs, all of them: a short count would look
+ * like lost bytes at the next write. */
+static __always_inline __u64 iov_total(__u64 iov, __u32 iovcnt)
+{
+	struct iov_sum sum = {.iov = iov, .iovcnt = iovcnt};
+
+	bpf_loop(iovcnt < ZT_MAX_IOV_COUNTED ? iovcnt : ZT_MAX_IOV_COUNTED, iov_sum_cb, &sum, 0);
+	return sum.fault ? 0 : sum.total;
 }
 
 static __always_inline void handle_writev(int fd, __u64 iov, __u32 iovcnt)
@@ -313,7 +336,7 @@ static __always_inline void handle_close(int fd)
 
 	if (!cs)
 		return;
-	if (cs->proto == ZT_PROTO_HTTP1) {
+	if (cs->proto == ZT_PROTO_HTTP1 || cs->proto == ZT_PROTO_HTTP2) {
 		fill_header(&ev.hdr, ZT_EV_CONN_CLOSE, pid_tgid);
 		ev.hdr.len = sizeof(ev);
 		ev.conn.pid = key.tgid;

@@ -5,6 +5,7 @@
 
 #include "maps.bpf.h"
 #include "sock.bpf.h"
+#include "http2.bpf.h"
 
 /* events a connection found mid-stream gets to show a message start */
 #define ZT_MIDSTREAM_TRIES 16
@@ -83,16 +84,22 @@ static __always_inline bool peer_is_agent(const struct zt_tuple *t)
 }
 
 /* Decide, once, whether a connection is worth shipping: its first bytes (or, joined
- * mid-stream, one of its first few events) start an HTTP/1 message. */
+ * mid-stream, one of its first few events) start an HTTP/1 message or HTTP/2 framing. */
 static __always_inline bool classify(struct conn_state *cs, const __u8 *payload, __u32 captured)
 {
-	if (cs->proto == ZT_PROTO_HTTP1)
+	__u8 proto = ZT_PROTO_UNKNOWN;
+
+	if (cs->proto == ZT_PROTO_HTTP1 || cs->proto == ZT_PROTO_HTTP2)
 		return true;
 	if (cs->proto == ZT_PROTO_OTHER)
 		return false;
-	if (captured && looks_like_http1(payload, captured)) {
-		cs->proto = peer_is_agent(&cs->tuple) ? ZT_PROTO_OTHER : ZT_PROTO_HTTP1;
-		return cs->proto == ZT_PROTO_HTTP1;
+	if (captured && looks_like_http1(payload, captured))
+		proto = ZT_PROTO_HTTP1;
+	else if (captured && looks_like_http2(payload, captured))
+		proto = ZT_PROTO_HTTP2;
+	if (proto != ZT_PROTO_UNKNOWN) {
+		cs->proto = peer_is_agent(&cs->tuple) ? ZT_PROTO_OTHER : proto;
+		return cs->proto != ZT_PROTO_OTHER;
 	}
 	if (cs->tries <= 1)
 		cs->proto = ZT_PROTO_OTHER;

@@ -42,10 +42,51 @@ enum zt_proto {
 	ZT_PROTO_UNKNOWN = 0,
 	ZT_PROTO_HTTP1 = 1,
 	ZT_PROTO_OTHER = 2, /* classified and not of interest: nothing more is shipped */
+	ZT_PROTO_HTTP2 = 3, /* h2c or prior knowledge: payload shipped as frame segments */
 };
 
 /* Data event flags */
 #define ZT_DATA_F_NO_PAYLOAD (1u << 0) /* payload not readable (sendfile, fault) */
+#define ZT_DATA_F_SEGMENTS   (1u << 1) /* payload is struct zt_segment records (HTTP/2) */
+
+/*
+ * HTTP/2 events do not carry a prefix of the bytes but what the parser needs of every frame in
+ * them: the 9-byte frame header and zt_h2_ship_len() bytes of its payload, as segments. A
+ * segment never crosses an event; a frame whose shipped part does continues at offset 0 of
+ * the next event in that direction, without ZT_SEG_F_FRAME.
+ */
+struct zt_segment {
+	__u32 off;   /* offset of the first byte in the syscall's bytes */
+	__u16 len;   /* bytes that follow this record */
+	__u16 flags; /* ZT_SEG_F_* */
+};
+
+#define ZT_SEG_F_FRAME (1u << 0) /* the segment starts with a frame header */
+
+#define ZT_H2_FRAME_HEADER 9
+#define ZT_H2_DATA	   0
+#define ZT_H2_HEADERS	   1
+#define ZT_H2_PUSH_PROMISE 5
+#define ZT_H2_CONTINUATION 9
+#define ZT_H2_F_PADDED	   0x8
+#define ZT_H2_CONTROL_SHIP 64 /* SETTINGS, RST_STREAM, GOAWAY, ...: their fixed fields */
+#define ZT_H2_GRPC_PREFIX  5  /* gRPC message prefix: compressed flag, 4-byte length */
+
+/* Payload bytes of a frame that are shipped: header blocks whole, the gRPC message prefix of
+ * DATA (after the pad length when padded) and never the body, the fields of control frames. */
+static inline __u32 zt_h2_ship_len(__u8 type, __u8 flags, __u32 len)
+{
+	__u32 want;
+
+	switch (type) {
+	case ZT_H2_HEADERS:
+	case ZT_H2_CONTINUATION:
+	case ZT_H2_PUSH_PROMISE: return len;
+	case ZT_H2_DATA: want = ZT_H2_GRPC_PREFIX + (flags & ZT_H2_F_PADDED ? 1 : 0); break;
+	default: want = ZT_H2_CONTROL_SHIP;
+	}
+	return len < want ? len : want;
+}
 
 /* Why something was not delivered; indexes the per-CPU drop counters. */
 enum zt_drop_reason {
@@ -120,6 +161,7 @@ _Static_assert(sizeof(struct zt_conn_id) == 16, "zt_conn_id ABI");
 _Static_assert(sizeof(struct zt_data_event) == 104, "zt_data_event ABI");
 _Static_assert(sizeof(struct zt_conn_event) == 88, "zt_conn_event ABI");
 _Static_assert(sizeof(struct zt_proc_event) == 168, "zt_proc_event ABI");
+_Static_assert(sizeof(struct zt_segment) == 8, "zt_segment ABI");
 _Static_assert((ZT_MAX_CAPTURE & (ZT_MAX_CAPTURE - 1)) == 0, "capture mask needs a power of 2");
 
 #endif /* ZEROTRACE_EVENTS_H */

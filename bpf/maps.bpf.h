@@ -24,6 +24,17 @@ struct conn_key {
 	__s32 fd;
 };
 
+/* Where the HTTP/2 frames of one direction are, by TCP sequence number: a retried partial
+ * write or an event the ring dropped does not move them. */
+struct h2_framing {
+	__u32 next_seq; /* the next frame header starts here */
+	__u32 ship_end; /* the current frame's shipped part ends here */
+	__u8 part[8];	/* a frame header cut by the end of the last event: its first bytes */
+	__u8 part_len;
+	__u8 synced; /* next_seq is known */
+	__u8 pad[6];
+};
+
 struct conn_state {
 	__u64 gen;  /* bpf_ktime_get_ns() when first seen: unique per connection lifetime */
 	__u64 file; /* struct file address: the fd still names this connection while it matches */
@@ -33,6 +44,7 @@ struct conn_state {
 	__u8 proto;	       /* enum zt_proto */
 	__u8 tries;	       /* data events left to classify a connection joined mid-stream */
 	__u8 pad[5];
+	struct h2_framing h2[2]; /* by enum zt_direction */
 };
 
 struct {
@@ -83,7 +95,38 @@ struct {
 /* Per-CPU scratch for building a data event: too big for the 512-byte stack. Three times the
  * capture size so that an offset masked below it plus a length masked below twice it always
  * stays inside, whatever a verifier can prove about them. */
+/* iovecs an HTTP/1 prefix is copied from; later ones are counted, not shipped */
+#define ZT_MAX_IOV 8
+/* iovecs an HTTP/2 frame walk reads: gRPC's C core writes a slice per iovec, two dozen at once */
+#define ZT_H2_MAX_IOV 64
+/* iovecs added up for a write's byte count (UIO_MAXIOV): a short count reads as lost bytes */
+#define ZT_MAX_IOV_COUNTED 1024
+
+struct iovec_user {
+	__u64 base;
+	__u64 len;
+};
+
+/* State of one HTTP/2 frame walk (http2.bpf.h), kept here so the bpf_loop callback finds it. */
+struct h2_walk {
+	__u64 buf;	/* user buffer, or iovec array when iovcnt */
+	__u32 iovcnt;	/* 0: buf is a plain buffer */
+	__u32 total;	/* bytes of the syscall */
+	__s64 off;	/* offset of the next frame header; negative: it began earlier */
+	__s64 ship_end; /* offset where the current frame's shipped part ends */
+	__u32 out;	/* payload bytes written */
+	__u32 limit;	/* payload budget */
+	__u8 hdr[16];	/* the frame header being looked at */
+	__u8 part[8];	/* carried in/out: a header cut by the event's end */
+	__u32 part_len;
+	__u32 pad;
+	__u64 iov_base[ZT_H2_MAX_IOV];
+	__u64 iov_start[ZT_H2_MAX_IOV]; /* offset of each iovec's first byte */
+	__u64 iov_len[ZT_H2_MAX_IOV];
+};
+
 struct scratch {
+	struct h2_walk walk;
 	struct zt_data_event ev;
 	__u8 payload[3 * ZT_MAX_CAPTURE];
 };

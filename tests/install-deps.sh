@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c-dev
-protobuf-c-compiler libcurl4-openssl-dev libyaml-dev libcmocka-dev clang-format pkg-config
+protobuf-c-compiler libcurl4-openssl-dev libnghttp2-dev libyaml-dev libcmocka-dev clang-format pkg-config
 nginx-light curl util-linux iproute2 golang-go python3 python3-pytest
 nodejs default-jdk-headless wrk libmicrohttpd-dev
 qemu-system-x86 busybox-static cpio linux-perf"
@@ -33,4 +33,12 @@ if [ ! -x build/tools/jaeger ]; then
 	mkdir -p build/tools
 	(cd tests/tools/jaeger && GOFLAGS=-mod=mod go build -o ../../../build/tools/jaeger \
 		github.com/jaegertracing/jaeger/cmd/jaeger)
+fi
+
+# gRPC test peers: Python grpcio and a Go grpc-go binary (tests/integration/apps)
+python3 -c "import grpc, google.protobuf" 2>/dev/null ||
+	python3 -m pip install --quiet --root-user-action=ignore "grpcio==1.85.1" "protobuf==7.36.2"
+if [ ! -x build/tools/grpc_go ] || [ -n "$(find tests/integration/apps/grpc_go -newer build/tools/grpc_go)" ]; then
+	mkdir -p build/tools
+	(cd tests/integration/apps/grpc_go && go build -o ../../../../build/tools/grpc_go .)
 fi

@@ -92,6 +92,7 @@ static void conn_free(struct conn *c)
 	}
 	http1_parser__free(&c->dir[0].parser);
 	http1_parser__free(&c->dir[1].parser);
+	h2_conn__free(c->h2);
 	free(c);
 }
 
@@ -100,6 +101,8 @@ void conn_table__close(struct conn_table *ct, struct conn *c, uint64_t ts)
 	http1_parser__close(&c->dir[ZT_DIR_READ].parser, ts);
 	http1_parser__close(&c->dir[ZT_DIR_WRITE].parser, ts);
 	httpspan__finish_pending(c, ts);
+	if (c->h2)
+		h2_conn__close(c->h2, ts);
 	unhash(ct, c);
 	conn_free(c);
 }
@@ -216,10 +219,13 @@ void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *p
 	struct conn_dir *cd = &c->dir[d];
 	uint32_t seq = (uint32_t)ev->seq;
 	size_t total = ev->bytes, captured = ev->captured;
+	bool h2 = ev->flags & ZT_DATA_F_SEGMENTS;
 
 	c->cur_tid = ev->hdr.tid;
 	c->last_ts = ev->hdr.ts;
-	if (captured > total)
+	if (h2 && !c->h2 && !(c->h2 = h2_conn__new(c)))
+		return;
+	if (captured > total && !h2)
 		captured = total;
 	if (cd->seq_valid) {
 		int32_t delta = (int32_t)(seq - cd->next_seq);
@@ -228,7 +234,20 @@ void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *p
 			pr_debug("pid %u fd %d: %u bytes missing before seq %u (%s)", c->id.pid,
 				 c->id.fd, (uint32_t)delta, seq,
 				 d == ZT_DIR_READ ? "read" : "write");
-			handle_gap(c, d);
+			if (h2) {
+				c->tracer->stats.seq_gaps++;
+				h2_conn__gap(c->h2, d);
+			} else {
+				handle_gap(c, d);
+			}
+		} else if (delta < 0 && h2) {
+			size_t skip = (size_t) - (int64_t)delta;
+
+			if (skip >= total)
+				return;
+			cd->next_seq = seq + total;
+			h2_conn__feed(c->h2, d, payload, captured, total, skip, seq, ev->hdr.ts);
+			return;
 		} else if (delta < 0) {
 			/* a retried partial write, or a peek: skip what was already parsed */
 			size_t skip = (size_t) - (int64_t)delta;
@@ -243,6 +262,10 @@ void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *p
 	}
 	cd->seq_valid = true;
 	cd->next_seq = seq + total;
+	if (h2) {
+		h2_conn__feed(c->h2, d, payload, captured, total, 0, seq, ev->hdr.ts);
+		return;
+	}
 	cd->seq_base = seq - (uint32_t)cd->parser.pos;
 	http1_parser__feed(&cd->parser, payload, captured, total, ev->hdr.ts);
 }

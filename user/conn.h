@@ -10,6 +10,8 @@
 
 struct tracer;
 struct conn;
+struct h2_conn;
+struct span;
 
 /* A request waiting for its response. span is NULL for a request whose head was lost: its
  * response is consumed and dropped rather than paired with the wrong request. */
@@ -43,6 +45,7 @@ struct conn {
 	struct pending *pend_head, *pend_tail;
 	uint32_t npending;
 	uint32_t requests_sent; /* requests this side wrote */
+	struct h2_conn *h2;	/* HTTP/2 state: set once the kernel classified it so */
 	uint8_t local_len, peer_len;
 	char local_str[46]; /* INET6_ADDRSTRLEN */
 	char peer_str[46];
@@ -70,10 +73,27 @@ uint32_t conn_table__size(const struct conn_table *ct);
 /* One data event of this connection. */
 void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *payload);
 
-/* httpspan.c: HTTP/1 messages → spans */
+/* httpspan.c: HTTP/1 messages → spans, and what HTTP/2 spans share with them */
 extern const struct http1_callbacks http_span_callbacks;
 /* Every request still waiting ends now, incomplete. */
 void httpspan__finish_pending(struct conn *c, uint64_t ts);
 void httpspan__lost_request(struct conn *c, uint8_t dir);
+/* The request attributes and name both HTTP versions share (head: the request's fields). */
+void httpspan__request_attrs(struct conn *c, struct span *s, const struct http1_head *h,
+			     const char *version);
+/* The span's response is complete (or never will be): end it and hand it on. */
+void httpspan__end(struct tracer *t, struct span *s, uint64_t ts, bool incomplete);
+/* c->local_str and c->peer_str, formatted once per connection */
+void conn__format_addrs(struct conn *c);
+
+/* h2span.c: HTTP/2 frames of one connection → spans, one per stream */
+struct h2_conn *h2_conn__new(struct conn *c);
+void h2_conn__free(struct h2_conn *h);
+/* One event of direction dir; its first skip bytes were fed before (a retried write). */
+void h2_conn__feed(struct h2_conn *h, uint8_t dir, const uint8_t *segments, size_t captured,
+		   size_t total, size_t skip, uint32_t seq, uint64_t ts);
+void h2_conn__gap(struct h2_conn *h, uint8_t dir);
+/* Every open stream ends now, incomplete. */
+void h2_conn__close(struct h2_conn *h, uint64_t ts);
 
 #endif

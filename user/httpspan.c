@@ -70,13 +70,16 @@ static void unlink_pending(struct conn *c, struct pending *p)
 
 static void finish(struct conn *c, struct pending *p, uint64_t ts, bool incomplete)
 {
-	struct tracer *t = c->tracer;
 	struct span *s = p->span;
 
 	unlink_pending(c, p);
 	free(p);
-	if (!s)
-		return;
+	if (s)
+		httpspan__end(c->tracer, s, ts, incomplete);
+}
+
+void httpspan__end(struct tracer *t, struct span *s, uint64_t ts, bool incomplete)
+{
 	correlator__span_end(t->corr, s);
 	s->end_ns = tracer__unix_ns(t, ts);
 	if (s->end_ns < s->start_ns)
@@ -91,7 +94,7 @@ static void finish(struct conn *c, struct pending *p, uint64_t ts, bool incomple
 }
 
 /* A connection's addresses as text, formatted once per connection, not once per request. */
-static void conn_addrs(struct conn *c)
+void conn__format_addrs(struct conn *c)
 {
 	if (c->local_len)
 		return;
@@ -101,14 +104,15 @@ static void conn_addrs(struct conn *c)
 	c->peer_len = strlen(c->peer_str);
 }
 
-static void set_request_attrs(struct conn *c, struct span *s, const struct http1_head *h)
+void httpspan__request_attrs(struct conn *c, struct span *s, const struct http1_head *h,
+			     const char *version)
 {
 	const char *path, *query;
 	size_t path_len, query_len, route_len, n;
 	char route[ROUTE_MAX], buf[QUERY_MAX];
 	struct http1_str host = host_only(h->host);
 
-	conn_addrs(c);
+	conn__format_addrs(c);
 	http_target_split(h->target.p, h->target.len, &path, &path_len, &query, &query_len);
 	route_len = http_route_template(path, path_len, route, sizeof(route));
 	/* name: "METHOD route" */
@@ -124,7 +128,7 @@ static void set_request_attrs(struct conn *c, struct span *s, const struct http1
 		span__set_str(s, "url.query", buf, n);
 	}
 	span__set_str(s, "url.scheme", "http", 4);
-	span__set_str(s, "network.protocol.version", h->minor_version ? "1.1" : "1.0", 3);
+	span__set_str(s, "network.protocol.version", version, strlen(version));
 	if (h->user_agent.len)
 		span__set_str(s, "user_agent.original", h->user_agent.p, h->user_agent.len);
 	span__set_str(s, "network.peer.address", c->peer_str, c->peer_len);
@@ -180,7 +184,7 @@ static void start_request(struct conn_dir *cd, const struct http1_head *h, uint6
 	s->kind = dir == ZT_DIR_READ ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT;
 	s->start_ns = tracer__unix_ns(t, start_ts);
 	span__set_process(s, proc);
-	set_request_attrs(c, s, h);
+	httpspan__request_attrs(c, s, h, h->minor_version ? "1.1" : "1.0");
 	if (s->kind == SPAN_KIND_SERVER) {
 		correlator__server_start(t->corr, s, c->id.pid, c->cur_tid, &key, h->traceparent.p,
 					 h->traceparent.len, h->tracestate.p, h->tracestate.len);

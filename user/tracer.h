@@ -24,6 +24,7 @@ struct tracer_stats {
 	uint64_t conns_evicted;	      /* connection table full: oldest dropped */
 	uint64_t filtered_events;     /* not selected by --port/--exe */
 	uint64_t no_process;	      /* process vanished before it could be identified */
+	uint64_t h2_streams_evicted;  /* HTTP/2 connection with too many open streams */
 };
 
 /* Where finished spans go; takes ownership. */

@@ -12,6 +12,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 AGENT = os.path.join(ROOT, "build", "zerotrace")
 JAEGER = os.environ.get("ZT_JAEGER", os.path.join(ROOT, "build", "tools", "jaeger"))
 APPS = os.path.join(os.path.dirname(__file__), "apps")
+GRPC_GO = os.path.join(ROOT, "build", "tools", "grpc_go")
 JAEGER_QUERY = "http://127.0.0.1:16686"
 OTLP_HTTP = "http://127.0.0.1:4318"
 
@@ -179,8 +180,8 @@ http {{
     scgi_temp_path {dir}/scgi;
     default_type application/octet-stream;
     server {{
-        listen 127.0.0.1:{port};
-        listen [::1]:{port};
+        listen 127.0.0.1:{port}{listen_opts};
+        listen [::1]:{port}{listen_opts};
         root {dir}/www;
         location {prefix}/api/ {{ return 200 "ok\\n"; }}
         location {prefix}/fail {{ return 503; }}
@@ -189,13 +190,15 @@ http {{
 """
 
 
-def nginx_server(procs, tmp_path, port, prefix):
+def nginx_server(procs, tmp_path, port, prefix, http2=False):
+    """nginx on port; http2: cleartext HTTP/2 only (h2c with prior knowledge)."""
     www = tmp_path / "www" / prefix.strip("/")
     www.mkdir(parents=True)
     (www / "index.html").write_text("<html>hello</html>\n")
     (www / "big.bin").write_bytes(os.urandom(256 * 1024))
     conf = tmp_path / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=tmp_path, port=port, prefix=prefix))
+    conf.write_text(NGINX_CONF.format(dir=tmp_path, port=port, prefix=prefix,
+                                      listen_opts=" http2" if http2 else ""))
     return procs.start(["nginx", "-c", str(conf), "-e", str(tmp_path / "error.log")],
                        wait_port=port)
 
