@@ -35,10 +35,13 @@ if [ ! -x build/tools/jaeger ]; then
 		github.com/jaegertracing/jaeger/cmd/jaeger)
 fi
 
-# gRPC test peers: Python grpcio and a Go grpc-go binary (tests/integration/apps)
+# gRPC test peers: Python grpcio, a Go grpc-go binary, Node @grpc/grpc-js (tests/integration/apps)
 python3 -c "import grpc, google.protobuf" 2>/dev/null ||
 	python3 -m pip install --quiet --root-user-action=ignore "grpcio==1.85.1" "protobuf==7.36.2"
 if [ ! -x build/tools/grpc_go ] || [ -n "$(find tests/integration/apps/grpc_go -newer build/tools/grpc_go)" ]; then
 	mkdir -p build/tools
 	(cd tests/integration/apps/grpc_go && go build -o ../../../../build/tools/grpc_go .)
+fi
+if [ ! -d tests/integration/apps/grpc_node/node_modules/@grpc/grpc-js ]; then
+	(cd tests/integration/apps/grpc_node && npm ci --silent --no-audit --no-fund)
 fi

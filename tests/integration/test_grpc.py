@@ -1,5 +1,6 @@
 """HTTP/2 and gRPC spans read off the socket: gRPC between Python (grpcio) and Go (grpc-go) in
-both directions, and h2c from curl to nginx — all uninstrumented, spans read back from Jaeger."""
+both directions and from Node (@grpc/grpc-js) to Go, and h2c from curl to nginx — all
+uninstrumented, spans read back from Jaeger."""
 import collections
 import json
 import os
@@ -22,6 +23,8 @@ STATUS_CODES = {0: 1 + CONCURRENT + 1, 5: 1, 13: 1, 10: 1}
 def grpc_cmd(runtime, *args):
     if runtime == "go":
         return [GRPC_GO, *args]
+    if runtime == "node":  # a client only
+        return ["node", os.path.join(APPS, "grpc_node", "client.js"), *args]
     return ["python3", os.path.join(APPS, "grpc_py.py"), *args]
 
 
@@ -100,6 +103,16 @@ def test_grpc_python_client_go_server(otlp_agent, jaeger, procs, nonce):
 
 def test_grpc_go_client_python_server(otlp_agent, jaeger, procs, nonce):
     port, server_svc, client_svc = run_grpc(procs, "go", "py", nonce.strip("/"))
+    assert otlp_agent.stop() == 0
+    server_spans = jaeger.wait_spans(server_svc, CALLS)
+    client_spans = jaeger.wait_spans(client_svc, CALLS)
+    check_grpc_spans(server_spans, "server")
+    check_grpc_spans(client_spans, "client")
+    check_one_trace_per_call(server_spans, client_spans, port)
+
+
+def test_grpc_node_client_go_server(otlp_agent, jaeger, procs, nonce):
+    port, server_svc, client_svc = run_grpc(procs, "node", "go", nonce.strip("/"))
     assert otlp_agent.stop() == 0
     server_spans = jaeger.wait_spans(server_svc, CALLS)
     client_spans = jaeger.wait_spans(client_svc, CALLS)

@@ -549,6 +549,60 @@ static void test_continuation_over_reads(void **state)
 	assert_joined(&f->out, 1);
 }
 
+static size_t put_frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t stream,
+			const uint8_t *payload, size_t len)
+{
+	uint8_t h[9] = {len >> 16, len >> 8, len, type, flags, stream >> 24, stream >> 16,
+			stream >> 8, stream};
+
+	memcpy(out, h, 9);
+	if (len)
+		memcpy(out + 9, payload, len);
+	return 9 + len;
+}
+
+/* RST_STREAM ends a stream as an error named after its code; a GOAWAY ends the streams it
+ * refused (past its last stream id) incomplete. */
+static void test_rst_stream_and_goaway(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t block[64], c2s[256], s2c[64];
+	size_t bl = unhex("828684410f7777772e6578616d706c652e636f6d", block), n, m;
+	static const uint8_t cancel[4] = {0, 0, 0, 8}, goaway[8] = {0, 0, 0, 1, 0, 0, 0, 0};
+	static const uint8_t again[] = {0x82, 0x86, 0x84, 0xbe}; /* same request, indexed */
+	struct stream_bytes cs = {.p = c2s, .start = PREFACE_LEN}, sc = {.p = s2c};
+	const struct span *s;
+
+	memcpy(c2s, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", PREFACE_LEN);
+	n = PREFACE_LEN;
+	n += put_frame(c2s + n, 4, 0, 0, NULL, 0);
+	n += put_frame(c2s + n, 1, 0x5, 1, block, bl);
+	n += put_frame(c2s + n, 1, 0x5, 3, again, sizeof(again));
+	n += put_frame(c2s + n, 3, 0, 1, cancel, sizeof(cancel));
+	m = put_frame(s2c, 4, 0, 0, NULL, 0);
+	m += put_frame(s2c + m, 7, 0, 0, goaway, sizeof(goaway));
+	cs.len = n;
+	sc.len = m;
+	replay_bytes(f->t, &cs, &sc, odd_chunks, 6, 0, 0, 1);
+	assert_int_equal(f->out.n, 4); /* every stream ended before the connection did */
+	for (int k = 0; k < 2; k++) {
+		enum span_kind kind = k ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT;
+
+		s = find_span(&f->out, kind, 1);
+		assert_non_null(s);
+		assert_string_equal(s->name, "GET /");
+		assert_int_equal(s->status, SPAN_STATUS_ERROR);
+		assert_string_equal(attr_str(s, "error.type"), "CANCEL");
+		assert_false(s->incomplete);
+		s = find_span(&f->out, kind, 3);
+		assert_non_null(s);
+		assert_string_equal(s->name, "GET /");
+		assert_true(s->incomplete);
+	}
+	assert_joined(&f->out, 1);
+	assert_joined(&f->out, 3);
+}
+
 /* Bytes lost in the middle: streams open then end incomplete, later ones still come, and the
  * HPACK table, now unknowable, is not trusted again. */
 static void test_gap_ends_open_streams(void **state)
@@ -585,6 +639,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_midstream_join, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_continuation_over_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gap_ends_open_streams, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rst_stream_and_goaway, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
