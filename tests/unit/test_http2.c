@@ -552,8 +552,8 @@ static void test_continuation_over_reads(void **state)
 static size_t put_frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t stream,
 			const uint8_t *payload, size_t len)
 {
-	uint8_t h[9] = {len >> 16, len >> 8, len, type, flags, stream >> 24, stream >> 16,
-			stream >> 8, stream};
+	uint8_t h[9] = {len >> 16,    len >> 8,	    len,	 type,	flags,
+			stream >> 24, stream >> 16, stream >> 8, stream};
 
 	memcpy(out, h, 9);
 	if (len)
