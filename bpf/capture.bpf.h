@@ -97,11 +97,10 @@ static __always_inline void emit_data(struct scratch *s, struct conn_state *cs, 
 	ev->proto = cs->proto;
 	if (cs->proto == ZT_PROTO_HTTP2) {
 		/* frames, not a prefix: the walk starts over on the classifying event too */
-		if (!with_payload || !h2_walk(s, &cs->h2[dir & 1], seq, bytes, buf, iovcnt))
-			return;
 		ev->flags = ZT_DATA_F_SEGMENTS;
-		ev->captured = s->walk.out;
-		with_payload = false; /* truncation was counted per segment */
+		if (with_payload)
+			h2_walk(s, &cs->h2[dir & 1], seq, bytes, buf, iovcnt);
+		return;
 	}
 	if (ev->captured < bytes && with_payload)
 		count_drop(ZT_DROP_PAYLOAD_TRUNCATED);

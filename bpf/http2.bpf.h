@@ -12,7 +12,8 @@
 #include "maps.bpf.h"
 
 #define ZT_H2_PREFACE_LEN 24	/* "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" */
-#define ZT_H2_MAX_FRAMES  256	/* frames walked per syscall; later ones cost sync, counted */
+#define ZT_H2_MAX_FRAMES  256	/* frames walked per event; more cost the sync, counted */
+#define ZT_H2_MAX_PIECES  4	/* events one syscall's frames may take */
 #define ZT_H2_MAX_FRAME	  16384 /* SETTINGS_MAX_FRAME_SIZE default: the bound for classifying */
 
 static __always_inline bool h2_is_preface(const __u8 *p, __u32 len)
@@ -64,32 +65,6 @@ static __always_inline bool looks_like_http2(const __u8 *p, __u32 captured)
 	return h2_header_plausible(p + (next & ZT_CAPTURE_MASK));
 }
 
-/* Copy n bytes at offset off of the syscall's data (plain buffer or iovecs) to dst. */
-static __always_inline int h2_read(struct h2_walk *w, __u64 off, __u8 *dst, __u32 n)
-{
-	__u32 done = 0;
-
-	if (!w->iovcnt)
-		return bpf_probe_read_user(dst, n & ZT_CAPTURE_MASK, (void *)(w->buf + off));
-	for (__u32 i = 0; i < ZT_H2_MAX_IOV; i++) {
-		__u64 at = off + done, k;
-
-		if (i >= w->iovcnt || done >= n)
-			break;
-		if (at >= w->iov_start[i] + w->iov_len[i] || at < w->iov_start[i])
-			continue;
-		k = w->iov_start[i] + w->iov_len[i] - at;
-		if (k > n - done)
-			k = n - done;
-		k &= ZT_CAPTURE_MASK;
-		if (bpf_probe_read_user(dst + (done & ZT_CAPTURE_MASK), k,
-					(void *)(w->iov_base[i] + at - w->iov_start[i])))
-			return -1;
-		done += k;
-	}
-	return done == n ? 0 : -1;
-}
-
 enum h2_dest { H2_TO_HDR, H2_TO_PART, H2_TO_PAYLOAD };
 
 /*
@@ -97,24 +72,69 @@ enum h2_dest { H2_TO_HDR, H2_TO_PART, H2_TO_PAYLOAD };
  * at offset `at` there. Global (not inlined): the verifier checks it once per program instead
  * of once per call site — the iovec loop at every call made loading take seconds.
  */
+static __always_inline __u8 *h2_dest(struct scratch *s, __u32 to, __u32 at)
+{
+	switch (to) {
+	case H2_TO_HDR: return &s->walk.hdr[at & 15];
+	case H2_TO_PART: return &s->walk.part[at & 7];
+	default: return &s->payload[at & ZT_CAPTURE_MASK];
+	}
+}
+
+/* One iovec of a read in progress (s->walk.rd_*): bpf_loop callback, so that a walk over
+ * hundreds of iovecs is checked by the verifier once, not once per iteration. */
+static long h2_iov_step(__u32 k, void *ctx)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct h2_walk *w;
+	__u64 at, len, i;
+
+	if (!s)
+		return 1;
+	w = &s->walk;
+	i = w->iov_cur + k;
+	if (i >= w->iovcnt || w->rd_done >= w->rd_n)
+		return 1;
+	i &= ZT_H2_MAX_IOV - 1;
+	at = w->rd_off + w->rd_done;
+	if (at >= w->iov_start[i] + w->iov_len[i] || at < w->iov_start[i])
+		return 0;
+	len = w->iov_start[i] + w->iov_len[i] - at;
+	if (len > w->rd_n - w->rd_done)
+		len = w->rd_n - w->rd_done;
+	len &= ZT_CAPTURE_MASK;
+	if (bpf_probe_read_user(h2_dest(s, w->rd_to, w->rd_at + w->rd_done), len,
+				(void *)(w->iov_base[i] + at - w->iov_start[i])))
+		return 1;
+	w->rd_done += len;
+	w->rd_last = i;
+	return 0;
+}
+
 __weak __noinline int zt_h2_copy(struct scratch *s, __u64 off, __u32 n, __u32 to, __u32 at)
 {
-	__u8 *dst;
+	struct h2_walk *w;
 
 	if (!s)
 		return -1;
-	switch (to) {
-	case H2_TO_HDR:
-		dst = &s->walk.hdr[at & 15];
-		n &= 31; /* 16 to look for the preface */
-		break;
-	case H2_TO_PART:
-		dst = &s->walk.part[at & 7];
-		n &= 15;
-		break;
-	default: dst = &s->payload[at & ZT_CAPTURE_MASK]; n &= ZT_CAPTURE_MASK;
-	}
-	return h2_read(&s->walk, off, dst, n);
+	w = &s->walk;
+	/* the largest copy each destination can take past its offset's mask */
+	n &= to == H2_TO_HDR ? 31 : to == H2_TO_PART ? 15 : ZT_CAPTURE_MASK;
+	if (!w->iovcnt)
+		return bpf_probe_read_user(h2_dest(s, to, at), n, (void *)(w->buf + off));
+	/* reads mostly move forward: start at the iovec the last one ended in */
+	if (off < w->iov_start[w->iov_cur & (ZT_H2_MAX_IOV - 1)])
+		w->iov_cur = 0;
+	w->rd_off = off;
+	w->rd_n = n;
+	w->rd_to = to;
+	w->rd_at = at;
+	w->rd_done = 0;
+	w->rd_last = w->iov_cur;
+	bpf_loop(ZT_H2_MAX_IOV, h2_iov_step, NULL, 0);
+	w->iov_cur = w->rd_last;
+	return w->rd_done == n ? 0 : -1;
 }
 
 /* The iovec array of the syscall, with each one's offset, for h2_read. 0 or -1. */
@@ -141,30 +161,39 @@ __weak __noinline int zt_h2_load_iov(struct scratch *s)
 	return 0;
 }
 
-/* Ship bytes [from, to) of the syscall as one segment, as much as the budget allows. */
-static __always_inline void h2_ship(struct scratch *s, __s64 from, __s64 to, __u16 flags)
+/*
+ * Ship bytes [from, to) of the syscall as one segment. A frame that does not fit in what is
+ * left of this event's buffer is left for the next event of the same syscall (false: w->full);
+ * one that does not fit even in an empty one is cut, and counted.
+ */
+static __always_inline bool h2_ship(struct scratch *s, __s64 from, __s64 to, __u16 flags)
 {
 	struct h2_walk *w = &s->walk;
-	struct zt_segment seg = {.off = from, .flags = flags};
+	struct zt_segment seg = {.off = from - w->base, .flags = flags};
 	__u32 room, n;
 
 	if (to <= from)
-		return;
+		return true;
 	n = to - from;
 	room = w->limit > w->out + sizeof(seg) ? w->limit - w->out - sizeof(seg) : 0;
+	if (n > room && (flags & ZT_SEG_F_FRAME) && w->out) {
+		w->full = 1;
+		return false;
+	}
 	if (n > room) {
 		count_drop(ZT_DROP_PAYLOAD_TRUNCATED);
 		n = room;
 	}
 	if (!n)
-		return;
+		return true;
 	seg.len = n;
 	if (zt_h2_copy(s, from, n, H2_TO_PAYLOAD, w->out + sizeof(seg))) {
 		count_drop(ZT_DROP_PAYLOAD_READ_FAILED);
-		return;
+		return true;
 	}
 	__builtin_memcpy(&s->payload[w->out & ZT_CAPTURE_MASK], &seg, sizeof(seg));
 	w->out += sizeof(seg) + n;
+	return true;
 }
 
 /* The frame whose header starts at w->off: ship its segment, step past it. 0: stop. Global
@@ -192,20 +221,22 @@ __weak __noinline int zt_h2_frame(struct scratch *s)
 	}
 	if (off + ZT_H2_FRAME_HEADER > w->total) {
 		/* cut by the end of this event: keep what is here for the next one */
+		if (!h2_ship(s, off + k, w->total, k ? 0 : ZT_SEG_F_FRAME))
+			return false;
 		if (zt_h2_copy(s, off + k, w->total - off - k, H2_TO_PART, k))
 			return false;
 		w->part_len = w->total - off;
-		h2_ship(s, off + k, w->total, k ? 0 : ZT_SEG_F_FRAME);
 		w->ship_end = w->total;
 		return false;
 	}
 	if (zt_h2_copy(s, off + k, ZT_H2_FRAME_HEADER - k, H2_TO_HDR, k))
 		return false;
-	w->part_len = 0;
 	len = (__u32)w->hdr[0] << 16 | (__u32)w->hdr[1] << 8 | w->hdr[2];
 	end = off + ZT_H2_FRAME_HEADER + zt_h2_ship_len(w->hdr[3], w->hdr[4], len);
-	h2_ship(s, off < 0 ? 0 : off, end < w->total ? end : w->total,
-		off < 0 ? 0 : ZT_SEG_F_FRAME);
+	if (!h2_ship(s, off < 0 ? 0 : off, end < w->total ? end : w->total,
+		     off < 0 ? 0 : ZT_SEG_F_FRAME))
+		return false; /* the next event of this syscall starts with it */
+	w->part_len = 0;
 	w->ship_end = end;
 	w->off = off + ZT_H2_FRAME_HEADER + len;
 	return true;
@@ -219,12 +250,30 @@ static long h2_frame_cb(__u32 index, void *ctx)
 	return s && zt_h2_frame(s) ? 0 : 1;
 }
 
+/* One event for bytes [from, to) of the syscall, holding the segments walked so far. */
+static __always_inline void h2_output(struct scratch *s, __u32 seq, __u32 from, __u32 to)
+{
+	struct zt_data_event *ev = &s->ev;
+	__u64 size;
+
+	ev->seq = seq + from;
+	ev->bytes = to - from;
+	ev->captured = s->walk.out;
+	size = sizeof(*ev) + (ev->captured & (2 * ZT_MAX_CAPTURE - 1));
+	if (size > sizeof(*ev) + sizeof(s->payload))
+		return;
+	ev->hdr.len = size;
+	ringbuf_output(ev, size);
+}
+
 /*
- * Fill s->payload with the segments of one syscall on an HTTP/2 connection, keeping the
- * direction's framing in f. seq: TCP sequence number of the first byte. false: the framing
- * of this direction is not known (joined mid-stream, not yet at a frame start): ship nothing.
+ * Ship the segments of one syscall on an HTTP/2 connection as one event, or as several
+ * covering consecutive byte ranges when its frames need more than one event's buffer (gRPC
+ * batches a hundred calls into one write). s->ev's other fields are filled by the caller.
+ * f: the direction's framing, kept across syscalls; seq: TCP sequence number of the first
+ * byte. Ships nothing while the framing of a direction joined mid-stream is not known.
  */
-static __always_inline bool h2_walk(struct scratch *s, struct h2_framing *f, __u32 seq, __u64 total,
+static __always_inline void h2_walk(struct scratch *s, struct h2_framing *f, __u32 seq, __u64 total,
 				    __u64 buf, __u32 iovcnt)
 {
 	struct h2_walk *w = &s->walk;
@@ -232,23 +281,26 @@ static __always_inline bool h2_walk(struct scratch *s, struct h2_framing *f, __u
 
 	w->buf = buf;
 	w->iovcnt = iovcnt > ZT_H2_MAX_IOV ? ZT_H2_MAX_IOV : iovcnt;
+	w->iov_cur = 0;
 	w->total = total > 0x7fffffff ? 0x7fffffff : total;
 	w->out = 0;
+	w->base = 0;
+	w->full = 0;
 	/* segments hold nothing the parser can do without (no bodies), so the whole buffer is
-	 * theirs whatever the prefix size for HTTP/1 is: gRPC batches many calls in one write */
+	 * theirs whatever the prefix size for HTTP/1 is */
 	w->limit = ZT_MAX_CAPTURE - 1;
 	if (w->iovcnt && zt_h2_load_iov(s))
-		return false;
+		return;
 	if (!f->synced) {
 		/* a direction is picked up where an event starts with the preface or a frame */
 		if (zt_h2_copy(s, 0, w->total < 16 ? w->total : 16, H2_TO_HDR, 0))
-			return false;
+			return;
 		if (w->total >= ZT_H2_PREFACE_LEN && h2_is_preface(w->hdr, 16))
 			f->next_seq = seq + ZT_H2_PREFACE_LEN;
 		else if (w->total >= ZT_H2_FRAME_HEADER && h2_header_plausible(w->hdr))
 			f->next_seq = seq;
 		else
-			return false;
+			return;
 		f->ship_end = seq;
 		f->part_len = 0;
 		f->synced = 1;
@@ -257,7 +309,7 @@ static __always_inline bool h2_walk(struct scratch *s, struct h2_framing *f, __u
 	cont = (__s32)(f->ship_end - seq);
 	if (w->off < -(__s64)sizeof(f->part)) {
 		f->synced = 0; /* bytes went by that were never seen: find a frame start again */
-		return false;
+		return;
 	}
 	/* the previous frame's shipped part runs into this event */
 	if (cont > 0 && w->off >= 0) {
@@ -268,17 +320,28 @@ static __always_inline bool h2_walk(struct scratch *s, struct h2_framing *f, __u
 	w->part_len = f->part_len;
 	__builtin_memcpy(w->part, f->part, sizeof(w->part));
 	w->ship_end = cont > 0 ? cont : 0;
-	bpf_loop(ZT_H2_MAX_FRAMES, h2_frame_cb, NULL, 0);
-	if (w->off < w->total && w->off + ZT_H2_FRAME_HEADER <= w->total) {
-		count_drop(ZT_DROP_PAYLOAD_TRUNCATED);
-		f->synced = 0; /* more frames than one walk covers */
-		return true;
+	for (__u32 piece = 0; piece < ZT_H2_MAX_PIECES; piece++) {
+		w->full = 0;
+		bpf_loop(ZT_H2_MAX_FRAMES, h2_frame_cb, NULL, 0);
+		if (!w->full || w->off <= w->base)
+			break;
+		/* the buffer is full at a frame boundary: what is walked so far goes now */
+		h2_output(s, seq, w->base, w->off);
+		w->base = w->off;
+		w->out = 0;
 	}
+	if (w->full || (w->off < w->total && w->off + ZT_H2_FRAME_HEADER <= w->total)) {
+		/* more than the pieces or the frames one walk covers: the rest is lost */
+		count_drop(ZT_DROP_PAYLOAD_TRUNCATED);
+		f->synced = 0;
+		h2_output(s, seq, w->base, w->total);
+		return;
+	}
+	h2_output(s, seq, w->base, w->total);
 	f->next_seq = seq + w->off;
 	f->ship_end = seq + (w->ship_end > 0 ? w->ship_end : 0);
 	f->part_len = w->part_len;
 	__builtin_memcpy(f->part, w->part, sizeof(f->part));
-	return true;
 }
 
 #endif /* ZEROTRACE_HTTP2_BPF_H */

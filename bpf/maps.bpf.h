@@ -97,8 +97,8 @@ struct {
  * stays inside, whatever a verifier can prove about them. */
 /* iovecs an HTTP/1 prefix is copied from; later ones are counted, not shipped */
 #define ZT_MAX_IOV 8
-/* iovecs an HTTP/2 frame walk reads: gRPC's C core writes a slice per iovec, two dozen at once */
-#define ZT_H2_MAX_IOV 64
+/* iovecs an HTTP/2 frame walk reads: gRPC's C core writes a slice per iovec, hundreds at once */
+#define ZT_H2_MAX_IOV 256
 /* iovecs added up for a write's byte count (UIO_MAXIOV): a short count reads as lost bytes */
 #define ZT_MAX_IOV_COUNTED 1024
 
@@ -119,7 +119,11 @@ struct h2_walk {
 	__u8 hdr[16];	/* the frame header being looked at */
 	__u8 part[8];	/* carried in/out: a header cut by the event's end */
 	__u32 part_len;
-	__u32 pad;
+	__u32 base;    /* offset where the event being filled starts */
+	__u32 full;    /* the next frame did not fit: this event goes, a new one starts */
+	__u32 iov_cur; /* iovec the last read ended in */
+	__u64 rd_off;  /* the read in progress (http2.bpf.h, zt_h2_copy) */
+	__u32 rd_n, rd_to, rd_at, rd_done, rd_last, rd_pad;
 	__u64 iov_base[ZT_H2_MAX_IOV];
 	__u64 iov_start[ZT_H2_MAX_IOV]; /* offset of each iovec's first byte */
 	__u64 iov_len[ZT_H2_MAX_IOV];
