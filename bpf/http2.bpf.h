@@ -12,8 +12,8 @@
 #include "maps.bpf.h"
 
 #define ZT_H2_PREFACE_LEN 24	/* "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" */
-#define ZT_H2_MAX_FRAMES  256	/* frames walked per event; more cost the sync, counted */
-#define ZT_H2_MAX_PIECES  4	/* events one syscall's frames may take */
+#define ZT_H2_MAX_FRAMES  256	/* frames walked per round */
+#define ZT_H2_MAX_ROUNDS  8	/* rounds per syscall, each into the same event or a new one */
 #define ZT_H2_MAX_FRAME	  16384 /* SETTINGS_MAX_FRAME_SIZE default: the bound for classifying */
 
 static __always_inline bool h2_is_preface(const __u8 *p, __u32 len)
@@ -87,10 +87,11 @@ static long h2_iov_step(__u32 k, void *ctx)
 {
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct h2_iov_table *t = bpf_map_lookup_elem(&h2_iovs, &zero);
 	struct h2_walk *w;
 	__u64 at, len, i;
 
-	if (!s)
+	if (!s || !t)
 		return 1;
 	w = &s->walk;
 	i = w->iov_cur + k;
@@ -98,14 +99,14 @@ static long h2_iov_step(__u32 k, void *ctx)
 		return 1;
 	i &= ZT_H2_MAX_IOV - 1;
 	at = w->rd_off + w->rd_done;
-	if (at >= w->iov_start[i] + w->iov_len[i] || at < w->iov_start[i])
+	if (at >= t->start[i] + t->len[i] || at < t->start[i])
 		return 0;
-	len = w->iov_start[i] + w->iov_len[i] - at;
+	len = t->start[i] + t->len[i] - at;
 	if (len > w->rd_n - w->rd_done)
 		len = w->rd_n - w->rd_done;
 	len &= ZT_CAPTURE_MASK;
 	if (bpf_probe_read_user(h2_dest(s, w->rd_to, w->rd_at + w->rd_done), len,
-				(void *)(w->iov_base[i] + at - w->iov_start[i])))
+				(void *)(t->base[i] + at - t->start[i])))
 		return 1;
 	w->rd_done += len;
 	w->rd_last = i;
@@ -114,9 +115,11 @@ static long h2_iov_step(__u32 k, void *ctx)
 
 __weak __noinline int zt_h2_copy(struct scratch *s, __u64 off, __u32 n, __u32 to, __u32 at)
 {
+	__u32 zero = 0;
+	struct h2_iov_table *t = bpf_map_lookup_elem(&h2_iovs, &zero);
 	struct h2_walk *w;
 
-	if (!s)
+	if (!s || !t)
 		return -1;
 	w = &s->walk;
 	/* the largest copy each destination can take past its offset's mask */
@@ -124,7 +127,7 @@ __weak __noinline int zt_h2_copy(struct scratch *s, __u64 off, __u32 n, __u32 to
 	if (!w->iovcnt)
 		return bpf_probe_read_user(h2_dest(s, to, at), n, (void *)(w->buf + off));
 	/* reads mostly move forward: start at the iovec the last one ended in */
-	if (off < w->iov_start[w->iov_cur & (ZT_H2_MAX_IOV - 1)])
+	if (off < t->start[w->iov_cur & (ZT_H2_MAX_IOV - 1)])
 		w->iov_cur = 0;
 	w->rd_off = off;
 	w->rd_n = n;
@@ -138,27 +141,40 @@ __weak __noinline int zt_h2_copy(struct scratch *s, __u64 off, __u32 n, __u32 to
 }
 
 /* The iovec array of the syscall, with each one's offset, for h2_read. 0 or -1. */
+static long h2_load_iov_step(__u32 i, void *ctx)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct h2_iov_table *t = bpf_map_lookup_elem(&h2_iovs, &zero);
+	struct iovec_user v;
+	struct h2_walk *w;
+
+	if (!s || !t)
+		return 1;
+	w = &s->walk;
+	if (i >= w->iovcnt || i >= ZT_H2_MAX_IOV)
+		return 1;
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)(w->buf + i * sizeof(v)))) {
+		w->rd_done = 1; /* fault */
+		return 1;
+	}
+	barrier_var(i);
+	i &= ZT_H2_MAX_IOV - 1; /* a no-op the verifier needs */
+	t->base[i] = v.base;
+	t->len[i] = v.len;
+	t->start[i] = w->rd_off;
+	w->rd_off += v.len;
+	return 0;
+}
+
 __weak __noinline int zt_h2_load_iov(struct scratch *s)
 {
-	struct h2_walk *w;
-	__u64 start = 0;
-
 	if (!s)
 		return -1;
-	w = &s->walk;
-	for (__u32 i = 0; i < ZT_H2_MAX_IOV; i++) {
-		struct iovec_user v;
-
-		if (i >= w->iovcnt)
-			break;
-		if (bpf_probe_read_user(&v, sizeof(v), (void *)(w->buf + i * sizeof(v))))
-			return -1;
-		w->iov_base[i] = v.base;
-		w->iov_len[i] = v.len;
-		w->iov_start[i] = start;
-		start += v.len;
-	}
-	return 0;
+	s->walk.rd_off = 0; /* running offset */
+	s->walk.rd_done = 0;
+	bpf_loop(ZT_H2_MAX_IOV, h2_load_iov_step, NULL, 0);
+	return s->walk.rd_done ? -1 : 0;
 }
 
 /*
@@ -320,18 +336,25 @@ static __always_inline void h2_walk(struct scratch *s, struct h2_framing *f, __u
 	w->part_len = f->part_len;
 	__builtin_memcpy(w->part, f->part, sizeof(w->part));
 	w->ship_end = cont > 0 ? cont : 0;
-	for (__u32 piece = 0; piece < ZT_H2_MAX_PIECES; piece++) {
+	for (__u32 round = 0; round < ZT_H2_MAX_ROUNDS; round++) {
+		long walked;
+
 		w->full = 0;
-		bpf_loop(ZT_H2_MAX_FRAMES, h2_frame_cb, NULL, 0);
-		if (!w->full || w->off <= w->base)
+		walked = bpf_loop(ZT_H2_MAX_FRAMES, h2_frame_cb, NULL, 0);
+		if (w->full && w->off > w->base) {
+			/* the buffer is full at a frame boundary: what is walked so far goes now */
+			h2_output(s, seq, w->base, w->off);
+			w->base = w->off;
+			w->out = 0;
+			continue;
+		}
+		/* out of iterations with frames left (Node writes a hundred calls' frames in one
+		 * writev): walk on into the same event */
+		if (walked < ZT_H2_MAX_FRAMES || w->full || w->off + ZT_H2_FRAME_HEADER > w->total)
 			break;
-		/* the buffer is full at a frame boundary: what is walked so far goes now */
-		h2_output(s, seq, w->base, w->off);
-		w->base = w->off;
-		w->out = 0;
 	}
 	if (w->full || (w->off < w->total && w->off + ZT_H2_FRAME_HEADER <= w->total)) {
-		/* more than the pieces or the frames one walk covers: the rest is lost */
+		/* more frames than the rounds cover, or unreadable: the rest is lost */
 		count_drop(ZT_DROP_PAYLOAD_TRUNCATED);
 		f->synced = 0;
 		h2_output(s, seq, w->base, w->total);

@@ -97,8 +97,9 @@ struct {
  * stays inside, whatever a verifier can prove about them. */
 /* iovecs an HTTP/1 prefix is copied from; later ones are counted, not shipped */
 #define ZT_MAX_IOV 8
-/* iovecs an HTTP/2 frame walk reads: gRPC's C core writes a slice per iovec, hundreds at once */
-#define ZT_H2_MAX_IOV 256
+/* iovecs an HTTP/2 frame walk reads: all a syscall can take (UIO_MAXIOV); gRPC stacks and
+ * Node write a buffer per frame part, hundreds at once */
+#define ZT_H2_MAX_IOV 1024
 /* iovecs added up for a write's byte count (UIO_MAXIOV): a short count reads as lost bytes */
 #define ZT_MAX_IOV_COUNTED 1024
 
@@ -124,10 +125,23 @@ struct h2_walk {
 	__u32 iov_cur; /* iovec the last read ended in */
 	__u64 rd_off;  /* the read in progress (http2.bpf.h, zt_h2_copy) */
 	__u32 rd_n, rd_to, rd_at, rd_done, rd_last, rd_pad;
-	__u64 iov_base[ZT_H2_MAX_IOV];
-	__u64 iov_start[ZT_H2_MAX_IOV]; /* offset of each iovec's first byte */
-	__u64 iov_len[ZT_H2_MAX_IOV];
 };
+
+/* The iovecs of the syscall being walked, with each one's offset: a map of its own, since with
+ * the scratch buffer it would pass the 32 KiB a per-CPU value may have. Written and read by the
+ * walk only. */
+struct h2_iov_table {
+	__u64 base[ZT_H2_MAX_IOV];
+	__u64 start[ZT_H2_MAX_IOV]; /* offset of each iovec's first byte */
+	__u64 len[ZT_H2_MAX_IOV];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h2_iov_table);
+} h2_iovs SEC(".maps") __weak;
 
 struct scratch {
 	struct h2_walk walk;

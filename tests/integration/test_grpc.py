@@ -8,7 +8,7 @@ import subprocess
 
 from harness import APPS, GRPC_GO, free_port, nginx_server
 
-CONCURRENT = 16  # calls in flight at once on the client's one connection
+CONCURRENT = 100  # calls in flight at once on the one connection: gRPC batches their frames
 STREAM_MESSAGES = 4
 # the client plan (apps/grpc_py.py, apps/grpc_go/main.go): a warm-up call, CONCURRENT calls
 # at once, two failing calls, a stream that succeeds and one that fails after two messages
