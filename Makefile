@@ -20,7 +20,7 @@ PROTOC_C   ?= protoc-c
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	      -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf
-LDLIBS     := -lbpf -lelf -lz -lprotobuf-c -lcurl -lyaml -lmicrohttpd -lnghttp2 -lpthread
+LDLIBS     := -lbpf -lelf -lz -lcurl -lyaml -lmicrohttpd -lnghttp2 -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Wno-unused-parameter \
 	      -Werror -Ivmlinux/$(ARCH) -Ibpf
 
@@ -30,7 +30,7 @@ BPF_HDRS   := $(wildcard bpf/*.h)
 PROTO      := user/export/otlp_trace.proto
 PROTO_GEN  := $(BUILD)/otlp_trace.pb-c.c
 CORE_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c user/proto/*.c user/export/*.c))
-CORE_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS)) $(BUILD)/otlp_trace.pb-c.o
+CORE_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
 HDRS       := $(wildcard user/*.h user/proto/*.h user/export/*.h) bpf/events.h
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
@@ -59,7 +59,7 @@ $(PROTO_GEN): $(PROTO) | $(BUILD)
 $(BUILD)/otlp_trace.pb-c.o: $(PROTO_GEN)
 	$(CC) $(CFLAGS) -Wno-unused-parameter -c $< -o $@
 
-$(BUILD)/user/%.o: user/%.c $(HDRS) $(PROTO_GEN) $(BUILD)/zerotrace.skel.h
+$(BUILD)/user/%.o: user/%.c $(HDRS) $(BUILD)/zerotrace.skel.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -73,9 +73,11 @@ FORCE:
 $(BUILD)/zerotrace: $(BUILD)/user/main.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(HDRS)
+# protobuf-c decodes what the agent's own encoder wrote (tests/unit/test_otlp.c)
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(HDRS) $(BUILD)/otlp_trace.pb-c.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-unused-parameter $< $(CORE_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) -Wno-unused-parameter $< $(CORE_OBJS) $(BUILD)/otlp_trace.pb-c.o $(LDLIBS) \
+		-lprotobuf-c -lcmocka -o $@
 
 deps:
 	tests/install-deps.sh
@@ -103,9 +105,9 @@ test:
 
 check: format test
 
-$(BUILD)/bench/otlp_sink: tests/bench/otlp_sink.c $(BUILD)/otlp_trace.pb-c.o
+$(BUILD)/bench/otlp_sink: tests/bench/otlp_sink.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(BUILD)/otlp_trace.pb-c.o -lmicrohttpd -lprotobuf-c -o $@
+	$(CC) $(CFLAGS) $< -lmicrohttpd -o $@
 
 $(BUILD)/bench/work_server: tests/bench/work_server/main.go
 	@mkdir -p $(dir $@)

@@ -158,6 +158,13 @@ static long iov_sum_cb(__u32 i, struct iov_sum *sum)
 static __always_inline __u64 iov_total(__u64 iov, __u32 iovcnt)
 {
 	struct iov_sum sum = {.iov = iov, .iovcnt = iovcnt};
+	struct iovec_user v[2];
+
+	/* the common writev, a header and maybe a body, in one read instead of a bpf_loop */
+	if (iovcnt == 1)
+		return bpf_probe_read_user(v, sizeof(v[0]), (void *)iov) ? 0 : v[0].len;
+	if (iovcnt == 2)
+		return bpf_probe_read_user(v, sizeof(v), (void *)iov) ? 0 : v[0].len + v[1].len;
 
 	bpf_loop(iovcnt < ZT_MAX_IOV_COUNTED ? iovcnt : ZT_MAX_IOV_COUNTED, iov_sum_cb, &sum, 0);
 	return sum.fault ? 0 : sum.total;

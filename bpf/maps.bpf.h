@@ -173,16 +173,32 @@ static __always_inline bool pid_is_watched(__u32 tgid)
 	return bpf_map_lookup_elem(&watched_pids, &tgid) != NULL;
 }
 
+/* Bytes this CPU put in the ring since it last woke the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} unwoken_bytes SEC(".maps") __weak;
+
 /* Ring-buffer output that batches wake-ups: the agent polls with a short timeout anyway, so
- * waking it for every event only burns CPU on both sides. */
+ * waking it for every event only burns CPU on both sides. Each CPU counts what it wrote since
+ * its last wake-up (wakeup_bytes is the agent's budget per CPU): asking the ring how much is
+ * unread instead reads the agent's consumer position, a cache line the other CPU owns, on
+ * every event. */
 static __always_inline long ringbuf_output(void *data, __u64 size)
 {
-	__u64 flags = 0;
+	__u64 flags = 0, *unwoken;
+	__u32 zero = 0;
 
 	if (wakeup_bytes) {
-		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-
-		flags = avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+		unwoken = bpf_map_lookup_elem(&unwoken_bytes, &zero);
+		if (unwoken && (*unwoken += size) >= wakeup_bytes) {
+			*unwoken = 0;
+			flags = BPF_RB_FORCE_WAKEUP;
+		} else {
+			flags = BPF_RB_NO_WAKEUP;
+		}
 	}
 	if (bpf_ringbuf_output(&events, data, size, flags)) {
 		count_drop(ZT_DROP_RINGBUF_FULL);

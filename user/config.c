@@ -335,7 +335,7 @@ static void defaults(struct config *c)
 	c->batch_delay_ms = 1000;
 	c->capture_bytes = ZT_DEFAULT_CAPTURE;
 	c->max_conns = 16384;
-	c->ringbuf_bytes = 4 << 20;
+	c->ringbuf_bytes = 2 << 20;
 	c->stats_interval_s = 60;
 	c->log_level = LOG_LVL_INFO;
 	c->metrics_addr = strdup("127.0.0.1:9464");

@@ -195,7 +195,7 @@ struct probe *probe__new(const struct probe_opts *o, const struct features *f, e
 {
 	struct probe *p = calloc(1, sizeof(*p));
 	bool kprobes = false;
-	int err;
+	int err, ncpu;
 
 	if (!p)
 		return NULL;
@@ -218,8 +218,10 @@ struct probe *probe__new(const struct probe_opts *o, const struct features *f, e
 	p->skel->rodata->self_tgid = getpid();
 	p->skel->rodata->capture_bytes = o->capture_bytes;
 	/* one wake-up per wakeup_bytes instead of one per event: a wake-up is an interrupt and a
-	 * context switch, far dearer than the event */
-	p->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 16;
+	 * context switch, far dearer than the event. Counted per CPU: all of them together wake
+	 * the agent before a quarter of the ring is full. */
+	ncpu = libbpf_num_possible_cpus();
+	p->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4 / (ncpu > 0 ? ncpu : 64);
 	bpf_map__set_max_entries(p->skel->maps.events, o->ringbuf_bytes);
 	bpf_map__set_max_entries(p->skel->maps.conns, o->max_conns);
 	err = zerotrace_bpf__load(p->skel);

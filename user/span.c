@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "span.h"
@@ -10,10 +11,39 @@ struct span_chunk {
 	char data[];
 };
 
+/*
+ * Freed spans wait here to be reused. A span is ~1.8 KB: past malloc's per-thread caches, and
+ * allocated on the reader thread but freed on the exporter's, so each one went through the
+ * shared arena's locks and consolidation — more CPU than building the span. Bounded: past
+ * SPAN_POOL_MAX they go back to malloc.
+ */
+#define SPAN_POOL_MAX 512
+
+static struct {
+	pthread_mutex_t mu;
+	struct span *free;
+	uint32_t n;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static __thread struct span *reuse; /* this thread's share of the pool */
+
 struct span *span__new(void)
 {
-	struct span *s = malloc(sizeof(struct span));
+	struct span *s;
 
+	/* the reader takes the whole list at once: one lock per refill, not per span */
+	if (!reuse) {
+		pthread_mutex_lock(&pool.mu);
+		reuse = pool.free;
+		pool.free = NULL;
+		pool.n = 0;
+		pthread_mutex_unlock(&pool.mu);
+	}
+	s = reuse;
+	if (s)
+		reuse = s->next;
+	else
+		s = malloc(sizeof(struct span));
 	/* attributes and strings need no zeroing: only what is written is read */
 	if (s)
 		memset(s, 0, offsetof(struct span, attrs));
@@ -32,6 +62,14 @@ void span__free(struct span *s)
 	}
 	free(s->trace_state);
 	process__put(s->proc);
+	pthread_mutex_lock(&pool.mu);
+	if (pool.n < SPAN_POOL_MAX) {
+		s->next = pool.free;
+		pool.free = s;
+		pool.n++;
+		s = NULL;
+	}
+	pthread_mutex_unlock(&pool.mu);
 	free(s);
 }
 
@@ -75,6 +113,7 @@ static struct attr *slot(struct span *s, const char *key)
 		return NULL;
 	a = &s->attrs[s->nattrs++];
 	a->key = key;
+	a->key_len = strlen(key);
 	return a;
 }
 
@@ -90,6 +129,7 @@ int span__set_str(struct span *s, const char *key, const char *val, size_t len)
 		return -ENOSPC;
 	a->type = ATTR_STR;
 	a->str = copy;
+	a->str_len = len;
 	return 0;
 }
 

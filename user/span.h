@@ -21,6 +21,8 @@ enum attr_type { ATTR_STR, ATTR_INT, ATTR_BOOL };
 struct attr {
 	const char *key; /* a string literal: keys are the semantic conventions' names */
 	enum attr_type type;
+	uint16_t key_len; /* strlen(key), and of str: measured once, when set */
+	uint32_t str_len;
 	union {
 		char *str;
 		int64_t i;

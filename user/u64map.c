@@ -5,18 +5,18 @@
 #include "u64map.h"
 
 #define EMPTY 0
-#define TOMB  UINT64_MAX
 
 struct slot {
 	uint64_t key;
 	void *val;
 };
 
+/* Linear probing with backward-shift deletion: no tombstones, so a table whose keys come and
+ * go (a span per request) keeps its probe runs as short as its live keys make them. */
 struct u64map {
 	struct slot *slots;
 	uint32_t cap;  /* power of two */
 	uint32_t live; /* keys present */
-	uint32_t used; /* keys present + tombstones */
 };
 
 static uint32_t hash(uint64_t k, uint32_t cap)
@@ -53,66 +53,49 @@ void u64map__free(struct u64map *m)
 	free(m);
 }
 
+/* the slot holding key, or the empty slot where it would go */
 static struct slot *find(const struct u64map *m, uint64_t key)
 {
 	uint32_t i = hash(key, m->cap);
 
-	for (uint32_t n = 0; n < m->cap; n++, i = (i + 1) & (m->cap - 1)) {
-		if (m->slots[i].key == key)
-			return &m->slots[i];
-		if (m->slots[i].key == EMPTY)
-			return NULL;
-	}
-	return NULL;
+	while (m->slots[i].key != key && m->slots[i].key != EMPTY)
+		i = (i + 1) & (m->cap - 1);
+	return &m->slots[i];
 }
 
-/* rebuild at a size that keeps the load under half, dropping tombstones */
-static int rehash(struct u64map *m)
+/* twice the size, keeping the load under half */
+static int grow(struct u64map *m)
 {
-	uint32_t cap = m->cap;
+	uint32_t cap = m->cap * 2;
 	struct slot *old = m->slots;
 
-	while (m->live * 4 >= cap)
-		cap <<= 1;
 	m->slots = calloc(cap, sizeof(*m->slots));
 	if (!m->slots) {
 		m->slots = old;
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < m->cap; i++) {
-		if (old[i].key != EMPTY && old[i].key != TOMB) {
-			uint32_t j = hash(old[i].key, cap);
-
-			while (m->slots[j].key != EMPTY)
-				j = (j + 1) & (cap - 1);
-			m->slots[j] = old[i];
-		}
-	}
-	free(old);
 	m->cap = cap;
-	m->used = m->live;
+	for (uint32_t i = 0; i < cap / 2; i++)
+		if (old[i].key != EMPTY)
+			*find(m, old[i].key) = old[i];
+	free(old);
 	return 0;
 }
 
 int u64map__put(struct u64map *m, uint64_t key, void *val)
 {
 	struct slot *s = find(m, key);
-	uint32_t i;
 
-	if (s) {
-		s->val = val;
-		return 0;
+	if (s->key == EMPTY) {
+		if ((m->live + 1) * 2 > m->cap) {
+			if (grow(m))
+				return -ENOMEM;
+			s = find(m, key);
+		}
+		s->key = key;
+		m->live++;
 	}
-	if ((m->used + 1) * 2 > m->cap && rehash(m))
-		return -ENOMEM;
-	i = hash(key, m->cap);
-	while (m->slots[i].key != EMPTY && m->slots[i].key != TOMB)
-		i = (i + 1) & (m->cap - 1);
-	if (m->slots[i].key == EMPTY)
-		m->used++;
-	m->slots[i].key = key;
-	m->slots[i].val = val;
-	m->live++;
+	s->val = val;
 	return 0;
 }
 
@@ -120,20 +103,32 @@ void *u64map__get(const struct u64map *m, uint64_t key)
 {
 	struct slot *s = find(m, key);
 
-	return s ? s->val : NULL;
+	return s->key == key ? s->val : NULL;
 }
 
 void *u64map__del(struct u64map *m, uint64_t key)
 {
+	uint32_t mask = m->cap - 1, hole, j;
 	struct slot *s = find(m, key);
 	void *v;
 
-	if (!s)
+	if (s->key != key)
 		return NULL;
 	v = s->val;
-	s->key = TOMB;
-	s->val = NULL;
 	m->live--;
+	/* pull back every later key of the run that may sit in the hole: one whose home slot is
+	 * not cyclically within (hole, j] */
+	hole = s - m->slots;
+	for (j = (hole + 1) & mask; m->slots[j].key != EMPTY; j = (j + 1) & mask) {
+		uint32_t home = hash(m->slots[j].key, m->cap);
+
+		if (((j - home) & mask) >= ((j - hole) & mask)) {
+			m->slots[hole] = m->slots[j];
+			hole = j;
+		}
+	}
+	m->slots[hole].key = EMPTY;
+	m->slots[hole].val = NULL;
 	return v;
 }
 
@@ -145,5 +140,5 @@ uint32_t u64map__size(const struct u64map *m)
 void u64map__clear(struct u64map *m)
 {
 	memset(m->slots, 0, m->cap * sizeof(*m->slots));
-	m->live = m->used = 0;
+	m->live = 0;
 }

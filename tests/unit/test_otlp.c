@@ -47,6 +47,11 @@ static struct span *make_span(struct process *p, uint8_t seed, bool parent)
 	span__set_str(s, "http.request.method", "GET", 3);
 	span__set_int(s, "http.response.status_code", 503);
 	span__set_bool(s, "zerotrace.incomplete", true);
+	/* a oneof member holding its default still goes out */
+	span__set_int(s, "zerotrace.zero", 0);
+	span__set_int(s, "zerotrace.negative", -7);
+	span__set_bool(s, "zerotrace.false", false);
+	span__set_str(s, "zerotrace.empty", "", 0);
 	span__set_process(s, p);
 	return s;
 }
@@ -66,7 +71,7 @@ static void test_protobuf_roundtrip(void **state)
 	struct span *spans[3] = {make_span(a, 1, false), make_span(b, 2, true),
 				 make_span(a, 3, true)};
 	Opentelemetry__Proto__ExportTraceServiceRequest *req;
-	uint8_t *buf;
+	uint8_t *buf, *repacked;
 	size_t len;
 	int seen = 0;
 
@@ -121,7 +126,7 @@ static void test_protobuf_roundtrip(void **state)
 			assert_int_equal(ps->end_time_unix_nano, orig->end_ns);
 			assert_int_equal(ps->status->code, 2);
 			assert_int_equal(ps->flags, 1);
-			assert_int_equal(ps->n_attributes, 3);
+			assert_int_equal(ps->n_attributes, 7);
 			kv = find_kv(ps->attributes, ps->n_attributes, "http.request.method");
 			assert_string_equal(kv->value->string_value, "GET");
 			kv = find_kv(ps->attributes, ps->n_attributes, "http.response.status_code");
@@ -130,10 +135,31 @@ static void test_protobuf_roundtrip(void **state)
 			assert_int_equal(kv->value->int_value, 503);
 			kv = find_kv(ps->attributes, ps->n_attributes, "zerotrace.incomplete");
 			assert_true(kv->value->bool_value);
+			kv = find_kv(ps->attributes, ps->n_attributes, "zerotrace.zero");
+			assert_int_equal(kv->value->value_case,
+					 OPENTELEMETRY__PROTO__ANY_VALUE__VALUE_INT_VALUE);
+			assert_int_equal(kv->value->int_value, 0);
+			kv = find_kv(ps->attributes, ps->n_attributes, "zerotrace.negative");
+			assert_int_equal(kv->value->int_value, -7);
+			kv = find_kv(ps->attributes, ps->n_attributes, "zerotrace.false");
+			assert_int_equal(kv->value->value_case,
+					 OPENTELEMETRY__PROTO__ANY_VALUE__VALUE_BOOL_VALUE);
+			assert_false(kv->value->bool_value);
+			kv = find_kv(ps->attributes, ps->n_attributes, "zerotrace.empty");
+			assert_int_equal(kv->value->value_case,
+					 OPENTELEMETRY__PROTO__ANY_VALUE__VALUE_STRING_VALUE);
+			assert_string_equal(kv->value->string_value, "");
 			seen++;
 		}
 	}
 	assert_int_equal(seen, 3);
+	/* canonical: protobuf-c packs what it decoded into the very same bytes */
+	repacked = malloc(len);
+	assert_int_equal(opentelemetry__proto__export_trace_service_request__get_packed_size(req),
+			 len);
+	opentelemetry__proto__export_trace_service_request__pack(req, repacked);
+	assert_memory_equal(repacked, buf, len);
+	free(repacked);
 	opentelemetry__proto__export_trace_service_request__free_unpacked(req, NULL);
 	free(buf);
 	for (int k = 0; k < 3; k++)
