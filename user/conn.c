@@ -88,7 +88,7 @@ static void conn_free(struct conn *c)
 	for (p = c->pend_head; p; p = next) {
 		next = p->next;
 		span__free(p->span);
-		free(p);
+		pending__free(c, p);
 	}
 	http1_parser__free(&c->dir[0].parser);
 	http1_parser__free(&c->dir[1].parser);

@@ -44,6 +44,9 @@ struct conn {
 	struct conn_dir dir[2];
 	struct pending *pend_head, *pend_tail;
 	uint32_t npending;
+	/* most connections have one request in flight: its record, without an allocation */
+	struct pending inline_pending;
+	bool inline_pending_used;
 	uint32_t requests_sent; /* requests this side wrote */
 	struct h2_conn *h2;	/* HTTP/2 state: set once the kernel classified it so */
 	uint8_t local_len, peer_len;
@@ -77,6 +80,9 @@ void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *p
 extern const struct http1_callbacks http_span_callbacks;
 /* Every request still waiting ends now, incomplete. */
 void httpspan__finish_pending(struct conn *c, uint64_t ts);
+/* A zeroed record of a request in flight, and its release. */
+struct pending *pending__new(struct conn *c);
+void pending__free(struct conn *c, struct pending *p);
 void httpspan__lost_request(struct conn *c, uint8_t dir);
 /* The request attributes and name both HTTP versions share (head: the request's fields). */
 void httpspan__request_attrs(struct conn *c, struct span *s, const struct http1_head *h,

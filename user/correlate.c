@@ -54,6 +54,8 @@ static uint64_t next_random(struct correlator *c)
 	return result;
 }
 
+#define CORRELATOR_INITIAL_KEYS 128
+
 struct correlator *correlator__new(uint32_t capacity)
 {
 	struct correlator *c = calloc(1, sizeof(*c));
@@ -61,10 +63,12 @@ struct correlator *correlator__new(uint32_t capacity)
 	if (!c)
 		return NULL;
 	c->max_contexts = capacity * 4;
-	c->live = u64map__new(capacity);
-	c->context = u64map__new(capacity);
-	c->index = u64map__new(capacity);
-	c->opens = u64map__new(capacity);
+	/* small at first, grown as keys come: a busy service has a few hundred requests in
+	 * flight, and a lookup of a fresh key in a sparse 128 KB table was a cache miss */
+	c->live = u64map__new(CORRELATOR_INITIAL_KEYS);
+	c->context = u64map__new(CORRELATOR_INITIAL_KEYS);
+	c->index = u64map__new(CORRELATOR_INITIAL_KEYS);
+	c->opens = u64map__new(CORRELATOR_INITIAL_KEYS);
 	if (!c->live || !c->context || !c->index || !c->opens ||
 	    getrandom(c->rng, sizeof(c->rng), 0) != sizeof(c->rng)) {
 		correlator__free(c);

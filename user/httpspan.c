@@ -68,12 +68,29 @@ static void unlink_pending(struct conn *c, struct pending *p)
 	c->npending--;
 }
 
+struct pending *pending__new(struct conn *c)
+{
+	if (c->inline_pending_used)
+		return calloc(1, sizeof(struct pending));
+	c->inline_pending_used = true;
+	memset(&c->inline_pending, 0, sizeof(c->inline_pending));
+	return &c->inline_pending;
+}
+
+void pending__free(struct conn *c, struct pending *p)
+{
+	if (p == &c->inline_pending)
+		c->inline_pending_used = false;
+	else
+		free(p);
+}
+
 static void finish(struct conn *c, struct pending *p, uint64_t ts, bool incomplete)
 {
 	struct span *s = p->span;
 
 	unlink_pending(c, p);
-	free(p);
+	pending__free(c, p);
 	if (s)
 		httpspan__end(c->tracer, s, ts, incomplete);
 }
@@ -160,7 +177,7 @@ static void start_request(struct conn_dir *cd, const struct http1_head *h, uint6
 	    .tuple = &c->tuple,
 	};
 	struct tracer *t = c->tracer;
-	struct pending *p = calloc(1, sizeof(*p));
+	struct pending *p = pending__new(c);
 	struct process *proc;
 	struct span *s;
 
@@ -289,7 +306,7 @@ const struct http1_callbacks http_span_callbacks = {
 
 void httpspan__lost_request(struct conn *c, uint8_t dir)
 {
-	struct pending *p = calloc(1, sizeof(*p));
+	struct pending *p = pending__new(c);
 
 	if (!p)
 		return;

@@ -13,9 +13,9 @@ struct span_chunk {
 
 /*
  * Freed spans wait here to be reused. A span is ~1.8 KB: past malloc's per-thread caches, and
- * allocated on the reader thread but freed on the exporter's, so each one went through the
- * shared arena's locks and consolidation — more CPU than building the span. Bounded: past
- * SPAN_POOL_MAX they go back to malloc.
+ * when allocated on the reader thread but freed on the exporter's (console, OTLP files), each
+ * one went through the shared arena's locks and consolidation — more CPU than building the
+ * span. Bounded: past SPAN_POOL_MAX they go back to malloc.
  */
 #define SPAN_POOL_MAX 512
 
@@ -25,24 +25,32 @@ static struct {
 	uint32_t n;
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static __thread struct span *reuse; /* this thread's share of the pool */
+/* This thread's share of the pool. A thread that allocates spans keeps the ones it frees
+ * itself (OTLP/HTTP encodes and frees them on the reader): last freed, first reused, still
+ * in this CPU's cache, and no lock. */
+static __thread struct span *reuse;
+static __thread uint32_t nreuse;
+static __thread bool allocates;
 
 struct span *span__new(void)
 {
 	struct span *s;
 
 	/* the reader takes the whole list at once: one lock per refill, not per span */
+	allocates = true;
 	if (!reuse) {
 		pthread_mutex_lock(&pool.mu);
 		reuse = pool.free;
+		nreuse = pool.n;
 		pool.free = NULL;
 		pool.n = 0;
 		pthread_mutex_unlock(&pool.mu);
 	}
 	s = reuse;
-	if (s)
+	if (s) {
 		reuse = s->next;
-	else
+		nreuse--;
+	} else
 		s = malloc(sizeof(struct span));
 	/* attributes and strings need no zeroing: only what is written is read */
 	if (s)
@@ -62,6 +70,12 @@ void span__free(struct span *s)
 	}
 	free(s->trace_state);
 	process__put(s->proc);
+	if (allocates && nreuse < SPAN_POOL_MAX) {
+		s->next = reuse;
+		reuse = s;
+		nreuse++;
+		return;
+	}
 	pthread_mutex_lock(&pool.mu);
 	if (pool.n < SPAN_POOL_MAX) {
 		s->next = pool.free;

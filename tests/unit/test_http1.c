@@ -129,6 +129,29 @@ static void test_head_split_over_reads(void **state)
 	http1_parser__free(&p);
 }
 
+/* every cut: the response head and its body, then the next head, one byte per read */
+static void test_byte_at_a_time(void **state)
+{
+	char stream[1024];
+	struct rec r = {};
+	struct http1_parser p;
+	size_t n;
+
+	(void)state;
+	n = snprintf(stream, sizeof(stream), "%shello\n%shello\n", python_response,
+		     python_response);
+	http1_parser__init(&p, &cb, &r);
+	for (size_t i = 0; i < n; i++)
+		http1_parser__feed(&p, (const uint8_t *)stream + i, 1, 1, 1000 + i);
+	assert_int_equal(r.heads, 2);
+	assert_int_equal(r.completes, 2);
+	assert_int_equal(r.losts, 0);
+	assert_int_equal(r.statuses[1], 200);
+	assert_int_equal(r.head_ts[1], 1000 + strlen(python_response) + 6);
+	assert_int_equal(r.end_ts[1], 1000 + n - 1);
+	http1_parser__free(&p);
+}
+
 /* keep-alive and pipelining: three requests in one read, one with a body */
 static void test_pipelined_requests(void **state)
 {
@@ -304,6 +327,7 @@ int main(void)
 	    cmocka_unit_test(test_request_head),
 	    cmocka_unit_test(test_response_head_then_body),
 	    cmocka_unit_test(test_head_split_over_reads),
+	    cmocka_unit_test(test_byte_at_a_time),
 	    cmocka_unit_test(test_pipelined_requests),
 	    cmocka_unit_test(test_chunked_response),
 	    cmocka_unit_test(test_interim_response),

@@ -2,7 +2,8 @@
 /*
  * Finished spans leave the reader thread through a bounded queue and are exported on a thread
  * of their own, so a slow or dead backend never stalls event processing. A full queue drops
- * the span and counts it.
+ * the span and counts it. For OTLP/HTTP what crosses is bytes: the submitting thread encodes
+ * each span into the batch it is building, while the span is still in its cache.
  */
 #ifndef ZT_EXPORTER_H
 #define ZT_EXPORTER_H
@@ -77,6 +78,19 @@ void resource__free(struct resource *r);
 /* Parse OTEL_RESOURCE_ATTRIBUTES / OTEL_EXPORTER_OTLP_HEADERS syntax, calling fn per pair with
  * percent-decoded key and value. -EINVAL on a malformed list. */
 int kv_list_parse(const char *list, int (*fn)(void *ctx, const char *k, const char *v), void *ctx);
+
+/*
+ * OTLP/HTTP protobuf, built span by span: otlp_batch__add writes a span's bytes into its
+ * process's group at once (the span can be freed), otlp_batch__finish wraps the groups in
+ * ResourceSpans — one per process — and returns the request body.
+ */
+struct otlp_batch;
+struct otlp_batch *otlp_batch__new(void);
+int otlp_batch__add(struct otlp_batch *b, const struct span *s);
+uint32_t otlp_batch__spans(const struct otlp_batch *b);
+int otlp_batch__finish(const struct otlp_batch *b, const char *global_attrs, const char *host_name,
+		       uint8_t **out, size_t *out_len);
+void otlp_batch__free(struct otlp_batch *b);
 
 /* Encoders, also used by the tests. Spans are grouped into one ResourceSpans per process. */
 int otlp_pb_encode(struct span **spans, int n, const char *global_attrs, const char *host_name,

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "http1.h"
 
 enum chunk_state {
@@ -58,13 +57,20 @@ static bool str_ieq(struct http1_str s, const char *lit)
 	return true;
 }
 
+/* tok: lower-case letters, as for str_ieq. Every request and response of a keep-alive
+ * connection says "Connection: keep-alive": no libc call per position. */
 static bool str_has_token(struct http1_str s, const char *tok)
 {
 	size_t n = strlen(tok);
 
-	for (size_t i = 0; i + n <= s.len; i++)
-		if (!strncasecmp(s.p + i, tok, n))
+	for (size_t i = 0; i + n <= s.len; i++) {
+		size_t k = 0;
+
+		while (k < n && (s.p[i + k] | 0x20) == tok[k])
+			k++;
+		if (k == n)
 			return true;
+	}
 	return false;
 }
 
@@ -129,7 +135,7 @@ static int parse_content_length(struct http1_str v, int64_t *out)
 	return 0;
 }
 
-int http1_parse_head(const char *buf, size_t len, struct http1_head *h)
+int http1_scan_head(const char *buf, size_t len, struct http1_head *h, size_t *head_len)
 {
 	const char *p = buf, *end = buf + len, *eol;
 	bool first = true;
@@ -143,7 +149,7 @@ int http1_parse_head(const char *buf, size_t len, struct http1_head *h)
 
 		eol = memchr(p, '\n', end - p);
 		if (!eol)
-			return -EINVAL;
+			return -EAGAIN;
 		llen = eol - p;
 		if (llen && p[llen - 1] == '\r')
 			llen--;
@@ -152,7 +158,8 @@ int http1_parse_head(const char *buf, size_t len, struct http1_head *h)
 				return -EINVAL;
 			first = false;
 		} else if (llen == 0) {
-			return 0; /* the blank line ends the head */
+			*head_len = eol + 1 - buf; /* the blank line ends the head */
+			return 0;
 		} else {
 			colon = memchr(p, ':', llen);
 			if (!colon || colon == p)
@@ -192,7 +199,15 @@ int http1_parse_head(const char *buf, size_t len, struct http1_head *h)
 		}
 		p = eol + 1;
 	}
-	return -EINVAL;
+	return -EAGAIN;
+}
+
+int http1_parse_head(const char *buf, size_t len, struct http1_head *h)
+{
+	size_t head_len;
+	int err = http1_scan_head(buf, len, h, &head_len);
+
+	return err == -EAGAIN ? -EINVAL : err;
 }
 
 void http1_parser__init(struct http1_parser *p, const struct http1_callbacks *cb, void *ctx)
@@ -249,21 +264,28 @@ static enum http1_body default_body(const struct http1_head *h)
 	return HTTP1_BODY_UNTIL_CLOSE;
 }
 
-/* A whole head is in buf: parse it and set up body framing. */
-static int dispatch_head(struct http1_parser *p, const char *buf, size_t len, uint64_t ts)
+/* Parse the head at the start of buf and set up body framing. Returns its length, 0 when buf
+ * does not hold all of it yet, -1 when it is not an HTTP/1 head. One pass: the line walk that
+ * parses the head is the one that finds its end. */
+static ssize_t dispatch_head(struct http1_parser *p, const char *buf, size_t len, uint64_t ts)
 {
 	struct http1_head h;
 	enum http1_body body;
+	size_t head_len;
+	int err = http1_scan_head(buf, len, &h, &head_len);
 
-	if (http1_parse_head(buf, len, &h))
-		return -EINVAL;
+	if (err == -EAGAIN)
+		return 0;
+	if (err)
+		return -1;
 	h.stream_pos = p->head_pos;
-	h.head_hash = http1_head_hash(buf, len);
+	h.head_hash = http1_head_hash(buf, head_len);
+	p->head_len = 0;
 	/* interim responses (100 Continue, 103 Early Hints) precede the real one */
 	if (!h.request && h.status >= 100 && h.status < 200 && h.status != 101) {
 		p->mid_message = false;
 		p->state = HTTP1_S_HEAD;
-		return 0;
+		return head_len;
 	}
 	body = default_body(&h);
 	p->cb->on_head(p->ctx, &h, p->head_ts, &body);
@@ -287,20 +309,7 @@ static int dispatch_head(struct http1_parser *p, const char *buf, size_t len, ui
 		p->state = HTTP1_S_TUNNEL;
 		break;
 	}
-	return 0;
-}
-
-/* Just past the blank line ending a head, or NULL. Jumps from line feed to line feed. */
-static const uint8_t *find_head_end(const uint8_t *d, size_t n)
-{
-	const uint8_t *end = d + n, *lf = d;
-
-	while ((lf = memchr(lf, '\n', end - lf))) {
-		if (lf - d >= 3 && lf[-1] == '\r' && lf[-2] == '\n' && lf[-3] == '\r')
-			return lf + 1;
-		lf++;
-	}
-	return NULL;
+	return head_len;
 }
 
 static int head_append(struct http1_parser *p, const uint8_t *d, size_t n)
@@ -327,8 +336,8 @@ static int head_append(struct http1_parser *p, const uint8_t *d, size_t n)
 /* Returns bytes consumed, or -1 when framing is lost. */
 static ssize_t consume_head(struct http1_parser *p, const uint8_t *d, size_t n, uint64_t ts)
 {
-	const uint8_t *end;
-	size_t old, from;
+	ssize_t used;
+	size_t old;
 
 	if (!p->mid_message) {
 		/* skip stray CRLFs between messages (allowed by RFC 9112 §2.2) */
@@ -345,26 +354,21 @@ static ssize_t consume_head(struct http1_parser *p, const uint8_t *d, size_t n, 
 		p->head_pos = p->cur_pos;
 	}
 	if (!p->head_len) {
-		end = find_head_end(d, n);
-		if (end)
-			return dispatch_head(p, (const char *)d, end - d, ts) ? -1 : end - d;
+		used = dispatch_head(p, (const char *)d, n, ts);
+		if (used)
+			return used;
 		return head_append(p, d, n) ? -1 : (ssize_t)n;
 	}
-	/* carried-over head: the terminator may straddle the two pieces */
+	/* carried-over head: parsed again whole, the terminator may straddle the pieces */
 	old = p->head_len;
-	from = old >= 3 ? old - 3 : 0;
 	if (head_append(p, d, n > HTTP1_MAX_HEAD - old ? HTTP1_MAX_HEAD - old : n))
 		return -1;
-	end = find_head_end((const uint8_t *)p->head + from, p->head_len - from);
-	if (!end)
+	used = dispatch_head(p, p->head, p->head_len, ts);
+	if (used < 0)
+		return -1;
+	if (!used)
 		return p->head_len == HTTP1_MAX_HEAD ? -1 : (ssize_t)n;
-	{
-		size_t head_total = end - (const uint8_t *)p->head;
-		ssize_t used = head_total - old;
-
-		p->head_len = 0;
-		return dispatch_head(p, p->head, head_total, ts) ? -1 : used;
-	}
+	return used - old;
 }
 
 /* Returns bytes consumed, or -1 when framing is lost. */

@@ -103,6 +103,9 @@ void http1_parser__close(struct http1_parser *p, uint64_t ts);
 bool http1_is_message_start(const uint8_t *data, size_t len);
 /* Parse a complete head (up to and including the blank line). 0 or -EINVAL. */
 int http1_parse_head(const char *buf, size_t len, struct http1_head *h);
+/* Parse the head at the start of buf, which may hold more (a body) or less: 0 and its length
+ * in *head_len, -EAGAIN when the blank line is not in buf yet, -EINVAL when it is no head. */
+int http1_scan_head(const char *buf, size_t len, struct http1_head *h, size_t *head_len);
 uint32_t http1_head_hash(const char *buf, size_t len);
 
 #endif
