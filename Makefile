@@ -109,6 +109,17 @@ $(BUILD)/bench/otlp_sink: tests/bench/otlp_sink.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -lmicrohttpd -o $@
 
+# empty programs on the agent's tracepoints: the floor make bench compares against
+$(BUILD)/bench/floor.bpf.o: tests/bench/floor.bpf.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/floor.skel.h: $(BUILD)/bench/floor.bpf.o
+	$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+
+$(BUILD)/bench/floor: tests/bench/floor.c $(BUILD)/bench/floor.skel.h
+	$(CC) $(CFLAGS) -I$(BUILD)/bench $< -lbpf -lelf -lz -o $@
+
 $(BUILD)/bench/work_server: tests/bench/work_server/main.go
 	@mkdir -p $(dir $@)
 	cd tests/bench/work_server && go build -o ../../../$@ .
@@ -122,7 +133,8 @@ deb: $(BUILD)/zerotrace
 # overhead: agent off vs on, side by side (tests/bench/bench.py); prints numbers, never fails
 bench:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_sink $(BUILD)/bench/work_server
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_sink $(BUILD)/bench/work_server \
+		$(BUILD)/bench/floor
 	python3 tests/bench/bench.py $(PAIRS) $(SECONDS)
 
 # share of requests whose trace in Jaeger is exactly the expected tree (tests/integration/topology.py)
@@ -132,7 +144,7 @@ accuracy:
 	cd tests/integration && python3 accuracy.py
 
 format:
-	clang-format --dry-run -Werror $(wildcard user/*.[ch] user/proto/*.[ch] user/export/*.[ch] bpf/*.[ch] tests/unit/*.[ch])
+	clang-format --dry-run -Werror $(wildcard user/*.[ch] user/proto/*.[ch] user/export/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/bench/*.[ch])
 
 clean:
 	rm -rf $(BUILD)

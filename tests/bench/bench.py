@@ -11,6 +11,9 @@ Cases:
                  worst case for a tracer, almost all the work is the syscalls it watches.
   work-1ms       a Go service whose handler burns ~1 ms of CPU per request.
   conns-1000     1,000 open keep-alive connections: the agent's steady RSS.
+  nginx-floor    nginx-static with empty BPF programs on the agent's tracepoints instead of the
+                 agent (build/bench/floor): what attaching to those tracepoints costs by itself,
+                 the floor under any tracer that uses them.
 
 usage: bench.py [PAIRS] [SECONDS]      (default 3 pairs of 8 s runs)
 A benchmark prints numbers; it never fails on a slow machine.
@@ -35,6 +38,7 @@ from harness import free_port, wait_for_port  # noqa: E402
 AGENT = os.path.join(ROOT, "build", "zerotrace")
 SINK = os.path.join(ROOT, "build", "bench", "otlp_sink")
 WORK = os.path.join(ROOT, "build", "bench", "work_server")
+FLOOR = os.path.join(ROOT, "build", "bench", "floor")
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 NGINX_CONF = """
@@ -164,6 +168,24 @@ def run_case(name, url, service, conns, pairs, seconds, sink_port, extra_on=None
     return {"name": name, "rows": rows, "bpf_ns": bpf_ns}
 
 
+def run_floor_case(name, url, conns, pairs, seconds):
+    """Pairs as run_case's, with the empty programs attached instead of the agent."""
+    rows = []
+    for _ in range(pairs):
+        off = wrk(url, seconds, conns)
+        floor = subprocess.Popen([FLOOR], stdout=subprocess.PIPE, text=True)
+        if floor.stdout.readline().strip() != "ready":
+            floor.wait(timeout=10)
+            raise RuntimeError("build/bench/floor did not attach its programs")
+        try:
+            on = wrk(url, seconds, conns)
+        finally:
+            floor.send_signal(signal.SIGTERM)
+            floor.wait(timeout=30)
+        rows.append({"off": off, "on": on})
+    return {"name": name, "rows": rows}
+
+
 def rss_with_connections(url, conns, seconds, sink_port):
     agent = AgentRun(sink_port)
     subprocess.run(["wrk", "-t", "1", "-c", str(conns), "-d", f"{seconds}s", url],
@@ -174,7 +196,7 @@ def rss_with_connections(url, conns, seconds, sink_port):
     return rss, hwm, lost
 
 
-def print_table(results, conns_result):
+def print_table(results, conns_result, floor):
     print()
     print(f"{'case':<14} {'thr ratio med (min)':>20} {'p50 ratio':>10} {'p99 ratio':>10} "
           f"{'agent us/req':>13} {'bpf ns/req':>11} {'RSS MB':>7} {'traced':>8}  drops")
@@ -192,17 +214,23 @@ def print_table(results, conns_result):
         print(f"{r['name']:<14} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
               f"{p50:>10.3f} {p99:>10.3f} {cpu:>13.2f} {r['bpf_ns']:>11.0f} {rss:>7.1f} "
               f"{100 * traced:>7.2f}%  {lost or 0}")
+    ratios = [x["on"]["rps"] / x["off"]["rps"] for x in floor["rows"]]
+    p50 = statistics.median(x["on"]["p50"] / x["off"]["p50"] for x in floor["rows"])
+    p99 = statistics.median(x["on"]["p99"] / x["off"]["p99"] for x in floor["rows"])
+    print(f"{floor['name']:<14} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
+          f"{p50:>10.3f} {p99:>10.3f}   empty programs on the agent's tracepoints, no agent")
     rss, hwm, lost = conns_result
     print(f"{'conns-1000':<14} agent RSS with 1,000 open keep-alive connections: {rss:.1f} MB "
           f"(peak {hwm:.1f} MB), drops {lost or 0}")
     print()
-    for r in results:
+    for r in results + [floor]:
         for i, x in enumerate(r["rows"]):
+            agent = (f", {x['cpu_us']:.2f} us/req, {100 * x['traced']:.2f}% traced"
+                     if "cpu_us" in x else "")
             print(f"  {r['name']} pair {i + 1}: off {x['off']['rps']:.0f} req/s "
                   f"p50 {x['off']['p50']:.3f} ms p99 {x['off']['p99']:.3f} ms | on "
                   f"{x['on']['rps']:.0f} req/s p50 {x['on']['p50']:.3f} ms "
-                  f"p99 {x['on']['p99']:.3f} ms, {x['cpu_us']:.2f} us/req, "
-                  f"{100 * x['traced']:.2f}% traced")
+                  f"p99 {x['on']['p99']:.3f} ms{agent}")
 
 
 def main():
@@ -235,7 +263,9 @@ def main():
         ]
         conns = rss_with_connections(f"http://127.0.0.1:{nginx_port}/tiny.txt", 1000, seconds,
                                      sink_port)
-        print_table(results, conns)
+        floor = run_floor_case("nginx-floor", f"http://127.0.0.1:{nginx_port}/tiny.txt", 32,
+                               pairs, seconds)
+        print_table(results, conns, floor)
     finally:
         for p in procs:
             p.terminate()
