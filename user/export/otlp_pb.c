@@ -4,9 +4,11 @@
  *
  * protobuf-c packs by walking field descriptors: it measured every message and then packed it,
  * and the spans had first to be copied into its structs — 29% of the agent's CPU at 30,000
- * requests/s. The encoder below knows the handful of OTLP messages it writes: one pass
- * measures each span and group, one writes them into a buffer of exactly that size. protobuf-c
- * stays the reference: tests/unit/test_otlp.c decodes this output with it field by field.
+ * requests/s. The encoder below knows the handful of OTLP messages it writes. A span is
+ * measured and written as it ends (otlp_batch__add, on the thread that built it), appended to
+ * its process's group; finishing a batch measures the resources and wraps each group in its
+ * ResourceSpans. protobuf-c stays the reference: tests/unit/test_otlp.c decodes this output
+ * with it field by field.
  * Field numbers are those of opentelemetry/proto/trace/v1/trace.proto and common/v1.
  */
 #include <errno.h>
