@@ -20,8 +20,11 @@
 #include "tracer.h"
 #include "version.h"
 
-/* how often the ring is read when fewer than wakeup_bytes arrived: the most a span waits */
-#define POLL_MS 20
+/* How often the ring is read when fewer than wakeup_bytes arrived. Events carry their own
+ * times and a span waits up to batch_delay_ms (1 s) to be exported anyway; at 2,000 requests/s
+ * (make bench's Go case) reading every 20 ms cost 3.6-4.8 µs of agent CPU per request, every
+ * 100 ms 2.6-2.9. */
+#define POLL_MS 100
 /* SIGTERM: how long the export queue may take to drain (systemd's stop timeout is longer) */
 #define FLUSH_MS 5000
 
