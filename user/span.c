@@ -116,10 +116,11 @@ int span__set_name(struct span *s, const char *name, size_t len)
 	if (!n)
 		return -ENOMEM;
 	s->name = n;
+	s->name_len = len;
 	return 0;
 }
 
-static struct attr *slot(struct span *s, const char *key)
+static struct attr *slot(struct span *s, const char *key, uint16_t key_len)
 {
 	struct attr *a;
 
@@ -127,18 +128,18 @@ static struct attr *slot(struct span *s, const char *key)
 		return NULL;
 	a = &s->attrs[s->nattrs++];
 	a->key = key;
-	a->key_len = strlen(key);
+	a->key_len = key_len;
 	return a;
 }
 
-int span__set_str(struct span *s, const char *key, const char *val, size_t len)
+int span__set_str_kl(struct span *s, const char *key, uint16_t key_len, const char *val, size_t len)
 {
 	char *copy = span_strndup(s, val, len);
 	struct attr *a;
 
 	if (!copy)
 		return -ENOMEM;
-	a = slot(s, key);
+	a = slot(s, key, key_len);
 	if (!a)
 		return -ENOSPC;
 	a->type = ATTR_STR;
@@ -147,9 +148,9 @@ int span__set_str(struct span *s, const char *key, const char *val, size_t len)
 	return 0;
 }
 
-int span__set_int(struct span *s, const char *key, int64_t val)
+int span__set_int_kl(struct span *s, const char *key, uint16_t key_len, int64_t val)
 {
-	struct attr *a = slot(s, key);
+	struct attr *a = slot(s, key, key_len);
 
 	if (!a)
 		return -ENOSPC;
@@ -158,9 +159,9 @@ int span__set_int(struct span *s, const char *key, int64_t val)
 	return 0;
 }
 
-int span__set_bool(struct span *s, const char *key, bool val)
+int span__set_bool_kl(struct span *s, const char *key, uint16_t key_len, bool val)
 {
-	struct attr *a = slot(s, key);
+	struct attr *a = slot(s, key, key_len);
 
 	if (!a)
 		return -ENOSPC;

@@ -46,6 +46,7 @@ struct span {
 	char *trace_state;
 	enum span_kind kind;
 	char *name;
+	uint32_t name_len;
 	uint64_t start_ns; /* unix ns */
 	uint64_t end_ns;
 	enum span_status status;
@@ -74,10 +75,18 @@ struct span {
 struct span *span__new(void);
 void span__free(struct span *s);
 int span__set_name(struct span *s, const char *name, size_t len);
-/* Attributes are appended: each key is set once per span (keys are the conventions' names). */
-int span__set_str(struct span *s, const char *key, const char *val, size_t len);
-int span__set_int(struct span *s, const char *key, int64_t val);
-int span__set_bool(struct span *s, const char *key, bool val);
+/*
+ * Attributes are appended: each key is set once per span. Keys are the conventions' names, string
+ * literals (`key ""` refuses anything else), so their length is known when compiling: the
+ * encoder needs it for every attribute of every span.
+ */
+#define span__set_str(s, key, val, len) span__set_str_kl(s, key "", sizeof(key) - 1, val, len)
+#define span__set_int(s, key, val)	span__set_int_kl(s, key "", sizeof(key) - 1, val)
+#define span__set_bool(s, key, val)	span__set_bool_kl(s, key "", sizeof(key) - 1, val)
+int span__set_str_kl(struct span *s, const char *key, uint16_t key_len, const char *val,
+		     size_t len);
+int span__set_int_kl(struct span *s, const char *key, uint16_t key_len, int64_t val);
+int span__set_bool_kl(struct span *s, const char *key, uint16_t key_len, bool val);
 const struct attr *span__attr(const struct span *s, const char *key);
 void span__set_process(struct span *s, struct process *p);
 

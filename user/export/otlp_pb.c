@@ -98,8 +98,8 @@ static size_t span_size(const struct span *s, size_t *kv_sizes)
 		n += pb_len_field_size(SPAN_TRACE_STATE, strlen(s->trace_state));
 	if (s->has_parent)
 		n += pb_len_field_size(SPAN_PARENT_SPAN_ID, sizeof(s->parent_id));
-	if (s->name && *s->name)
-		n += pb_len_field_size(SPAN_NAME, strlen(s->name));
+	if (s->name_len)
+		n += pb_len_field_size(SPAN_NAME, s->name_len);
 	if (s->kind)
 		n += pb_tag_size(SPAN_KIND) + pb_varint_size(s->kind);
 	if (s->start_ns)
@@ -124,8 +124,8 @@ static uint8_t *put_span(uint8_t *p, const struct span *s, size_t size, const si
 		p = pb_put_bytes(p, SPAN_TRACE_STATE, s->trace_state, strlen(s->trace_state));
 	if (s->has_parent)
 		p = pb_put_bytes(p, SPAN_PARENT_SPAN_ID, s->parent_id, sizeof(s->parent_id));
-	if (s->name && *s->name)
-		p = pb_put_bytes(p, SPAN_NAME, s->name, strlen(s->name));
+	if (s->name_len)
+		p = pb_put_bytes(p, SPAN_NAME, s->name, s->name_len);
 	if (s->kind)
 		p = pb_put_uint(p, SPAN_KIND, s->kind);
 	if (s->start_ns)
