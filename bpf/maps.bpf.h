@@ -207,4 +207,22 @@ static __always_inline long ringbuf_output(void *data, __u64 size)
 	return 0;
 }
 
+/* Output that wakes the agent at once, for the rare event it must act on while it is fresh: an
+ * exec, whose /proc/PID (environ: OTEL_SERVICE_NAME) a short-lived process takes away within
+ * milliseconds, sooner than the agent's poll timeout. */
+static __always_inline long ringbuf_output_now(void *data, __u64 size)
+{
+	__u64 *unwoken;
+	__u32 zero = 0;
+
+	unwoken = bpf_map_lookup_elem(&unwoken_bytes, &zero);
+	if (unwoken)
+		*unwoken = 0;
+	if (bpf_ringbuf_output(&events, data, size, BPF_RB_FORCE_WAKEUP)) {
+		count_drop(ZT_DROP_RINGBUF_FULL);
+		return -1;
+	}
+	return 0;
+}
+
 #endif /* ZEROTRACE_MAPS_BPF_H */
