@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include "agent.h"
+#include "clock.h"
 #include "config.h"
 #include "export/exporter.h"
 #include "log.h"
@@ -36,14 +37,6 @@ static void on_signal(int sig)
 		reload_signal = 1;
 	else
 		stop_signal = sig;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int on_event(void *ctx, void *data, size_t len)

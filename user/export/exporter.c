@@ -5,9 +5,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <curl/curl.h>
+#include "clock.h"
 #include "console.h"
 #include "exporter.h"
+#include "otlp_http.h"
 #include "version.h"
 #include "log.h"
 #include "span.h"
@@ -41,12 +42,10 @@ struct exporter {
 	bool stopping;
 	uint64_t deadline_ms; /* when stopping: give up on the backend after this */
 	struct exporter_stats stats;
-	CURL *curl;
-	struct curl_slist *hdrs;
+	struct otlp_http *http;
 	FILE *file;
 	struct console *console;
 	char host_name[256];
-	long retry_after_s;	      /* from the last response, -1 when absent */
 	struct exporter_opts pending; /* from exporter__reconfigure, applied by the thread */
 	bool has_pending;
 };
@@ -88,84 +87,17 @@ static int opts_copy(struct exporter_opts *dst, const struct exporter_opts *src)
 	return 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int add_header(void *ctx, const char *k, const char *v)
-{
-	struct exporter *e = ctx;
-	struct curl_slist *l;
-	char *line;
-
-	if (asprintf(&line, "%s: %s", k, v) < 0)
-		return -ENOMEM;
-	l = curl_slist_append(e->hdrs, line);
-	free(line);
-	if (!l)
-		return -ENOMEM;
-	e->hdrs = l;
-	return 0;
-}
-
-static size_t on_header(char *buf, size_t size, size_t n, void *ctx)
-{
-	struct exporter *e = ctx;
-	size_t len = size * n;
-
-	if (len > 12 && !strncasecmp(buf, "Retry-After:", 12)) {
-		char *end;
-		long v = strtol(buf + 12, &end, 10);
-
-		/* seconds only; an HTTP-date falls back to our own backoff */
-		if (end != buf + 12 && v >= 0)
-			e->retry_after_s = v;
-	}
-	return len;
-}
-
-static size_t discard_body(char *buf, size_t size, size_t n, void *ctx)
-{
-	(void)buf;
-	(void)ctx;
-	return size * n;
-}
-
-static int setup_http(struct exporter *e)
-{
-	e->curl = curl_easy_init();
-	if (!e->curl)
-		return -ENOMEM;
-	e->hdrs = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
-	if (e->o.gzip)
-		e->hdrs = curl_slist_append(e->hdrs, "Content-Encoding: gzip");
-	if (e->o.headers && kv_list_parse(e->o.headers, add_header, e)) {
-		pr_err("OTEL_EXPORTER_OTLP_HEADERS is not a list of key=value pairs: '%s'",
-		       e->o.headers);
-		return -EINVAL;
-	}
-	curl_easy_setopt(e->curl, CURLOPT_URL, e->o.endpoint);
-	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->hdrs);
-	curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)e->o.timeout_ms);
-	curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e->curl, CURLOPT_HEADERDATA, e);
-	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, discard_body);
-	curl_easy_setopt(e->curl, CURLOPT_USERAGENT, (const char *)zt_user_agent);
-	return 0;
-}
-
 /* Where spans go, per e->o. */
 static int backend_open(struct exporter *e)
 {
 	int err = 0;
 
 	switch (e->o.kind) {
-	case EXPORTER_OTLP_HTTP: err = setup_http(e); break;
+	case EXPORTER_OTLP_HTTP:
+		e->http = otlp_http__new(&e->o);
+		if (!e->http)
+			err = -errno;
+		break;
 	case EXPORTER_OTLP_FILE:
 		e->file = fopen(e->o.file_path, "a");
 		if (!e->file) {
@@ -185,11 +117,8 @@ static int backend_open(struct exporter *e)
 
 static void backend_close(struct exporter *e)
 {
-	if (e->curl)
-		curl_easy_cleanup(e->curl);
-	e->curl = NULL;
-	curl_slist_free_all(e->hdrs);
-	e->hdrs = NULL;
+	otlp_http__free(e->http);
+	e->http = NULL;
 	if (e->file)
 		fclose(e->file);
 	e->file = NULL;
@@ -391,8 +320,9 @@ void exporter__submit(struct exporter *e, struct span *s)
 }
 
 /* Sleep ms, but wake early when told to stop. Returns false if the stop deadline passed. */
-static bool backoff_wait(struct exporter *e, uint64_t ms)
+static bool backoff_wait(void *ctx, uint64_t ms)
 {
+	struct exporter *e = ctx;
 	struct timespec until;
 	bool ok;
 
@@ -411,64 +341,17 @@ static bool backoff_wait(struct exporter *e, uint64_t ms)
 	return ok;
 }
 
-static bool retryable(CURLcode rc, long status)
-{
-	if (rc != CURLE_OK)
-		return true; /* connection refused, timeout, reset: the backend may come back */
-	return status == 429 || status == 502 || status == 503 || status == 504;
-}
-
 /* POST one ExportTraceServiceRequest of n spans, retrying what may succeed later. */
 static int post_body(struct exporter *e, const uint8_t *body, size_t len, int n)
 {
-	uint8_t *gz = NULL;
-	size_t gzlen = 0;
-	uint64_t start = now_ms(), delay = 500;
-	int err = 0;
+	const struct otlp_http_retry retry = {
+	    .wait = backoff_wait,
+	    .ctx = e,
+	    .errors = &e->stats.export_errors,
+	    .retries = &e->stats.retries,
+	};
 
-	if (e->o.gzip) {
-		err = gzip_compress(body, len, &gz, &gzlen);
-		if (err)
-			goto cleanup;
-	}
-	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, gz ? gz : body);
-	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE, (long)(gz ? gzlen : len));
-	for (;;) {
-		long status = 0;
-		CURLcode rc;
-		uint64_t wait;
-
-		e->retry_after_s = -1;
-		rc = curl_easy_perform(e->curl);
-		if (rc == CURLE_OK)
-			curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
-		if (rc == CURLE_OK && status >= 200 && status < 300) {
-			err = 0;
-			break;
-		}
-		__atomic_add_fetch(&e->stats.export_errors, 1, __ATOMIC_RELAXED);
-		if (!retryable(rc, status) || now_ms() - start >= e->o.max_retry_ms) {
-			pr_warn("export of %d spans to %s failed: %s", n, e->o.endpoint,
-				rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error status");
-			if (rc == CURLE_OK)
-				pr_warn("backend answered HTTP %ld", status);
-			err = -EIO;
-			break;
-		}
-		wait = e->retry_after_s >= 0 ? (uint64_t)e->retry_after_s * 1000 : delay;
-		pr_debug("export failed (%s, HTTP %ld), retrying in %llu ms",
-			 rc != CURLE_OK ? curl_easy_strerror(rc) : "ok", status,
-			 (unsigned long long)wait);
-		__atomic_add_fetch(&e->stats.retries, 1, __ATOMIC_RELAXED);
-		if (!backoff_wait(e, wait)) {
-			err = -ETIMEDOUT;
-			break;
-		}
-		delay = delay * 2 > 5000 ? 5000 : delay * 2;
-	}
-cleanup:
-	free(gz);
-	return err;
+	return otlp_http__post(e->http, body, len, n, &retry);
 }
 
 static int post_batch(struct exporter *e, struct span **spans, int n)
