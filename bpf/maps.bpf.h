@@ -185,19 +185,21 @@ struct {
  * waking it for every event only burns CPU on both sides. Each CPU counts what it wrote since
  * its last wake-up (wakeup_bytes is the agent's budget per CPU): asking the ring how much is
  * unread instead reads the agent's consumer position, a cache line the other CPU owns, on
- * every event. */
-static __always_inline long ringbuf_output(void *data, __u64 size)
+ * every event. now: wake the agent at once, for the rare event it must act on while it is
+ * fresh — an exec, whose /proc/PID (environ: OTEL_SERVICE_NAME) a short-lived process takes
+ * away within milliseconds, sooner than the agent's poll timeout. */
+static __always_inline long ringbuf_send(void *data, __u64 size, bool now)
 {
 	__u64 flags = 0, *unwoken;
 	__u32 zero = 0;
 
-	if (wakeup_bytes) {
+	if (wakeup_bytes || now) {
 		unwoken = bpf_map_lookup_elem(&unwoken_bytes, &zero);
-		if (unwoken && (*unwoken += size) >= wakeup_bytes) {
+		if (unwoken && (now || (*unwoken += size) >= wakeup_bytes)) {
 			*unwoken = 0;
 			flags = BPF_RB_FORCE_WAKEUP;
 		} else {
-			flags = BPF_RB_NO_WAKEUP;
+			flags = now ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 		}
 	}
 	if (bpf_ringbuf_output(&events, data, size, flags)) {
@@ -207,22 +209,9 @@ static __always_inline long ringbuf_output(void *data, __u64 size)
 	return 0;
 }
 
-/* Output that wakes the agent at once, for the rare event it must act on while it is fresh: an
- * exec, whose /proc/PID (environ: OTEL_SERVICE_NAME) a short-lived process takes away within
- * milliseconds, sooner than the agent's poll timeout. */
-static __always_inline long ringbuf_output_now(void *data, __u64 size)
+static __always_inline long ringbuf_output(void *data, __u64 size)
 {
-	__u64 *unwoken;
-	__u32 zero = 0;
-
-	unwoken = bpf_map_lookup_elem(&unwoken_bytes, &zero);
-	if (unwoken)
-		*unwoken = 0;
-	if (bpf_ringbuf_output(&events, data, size, BPF_RB_FORCE_WAKEUP)) {
-		count_drop(ZT_DROP_RINGBUF_FULL);
-		return -1;
-	}
-	return 0;
+	return ringbuf_send(data, size, false);
 }
 
 #endif /* ZEROTRACE_MAPS_BPF_H */

@@ -38,7 +38,7 @@ int tp_sched_exec(struct trace_event_raw_sched_process_exec *ctx)
 		return 0;
 	off = ctx->__data_loc_filename & 0xFFFF;
 	bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), (void *)ctx + off);
-	ringbuf_output_now(ev, sizeof(*ev));
+	ringbuf_send(ev, sizeof(*ev), true);
 	return 0;
 }
 
