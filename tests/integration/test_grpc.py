@@ -91,34 +91,28 @@ def check_one_trace_per_call(server_spans, client_spans, port):
     assert len({s["tagmap"]["network.peer.port"] for s in server_spans}) == 1
 
 
-def test_grpc_python_client_go_server(otlp_agent, jaeger, procs, nonce):
-    port, server_svc, client_svc = run_grpc(procs, "py", "go", nonce.strip("/"))
+def check_grpc_pair(otlp_agent, jaeger, procs, nonce, client, server):
+    """A client in one runtime calls a server in another: both sides' spans, one trace per
+    call."""
+    port, server_svc, client_svc = run_grpc(procs, client, server, nonce.strip("/"))
     assert otlp_agent.stop() == 0
     server_spans = jaeger.wait_spans(server_svc, CALLS)
     client_spans = jaeger.wait_spans(client_svc, CALLS)
     check_grpc_spans(server_spans, "server")
     check_grpc_spans(client_spans, "client")
     check_one_trace_per_call(server_spans, client_spans, port)
+
+
+def test_grpc_python_client_go_server(otlp_agent, jaeger, procs, nonce):
+    check_grpc_pair(otlp_agent, jaeger, procs, nonce, "py", "go")
 
 
 def test_grpc_go_client_python_server(otlp_agent, jaeger, procs, nonce):
-    port, server_svc, client_svc = run_grpc(procs, "go", "py", nonce.strip("/"))
-    assert otlp_agent.stop() == 0
-    server_spans = jaeger.wait_spans(server_svc, CALLS)
-    client_spans = jaeger.wait_spans(client_svc, CALLS)
-    check_grpc_spans(server_spans, "server")
-    check_grpc_spans(client_spans, "client")
-    check_one_trace_per_call(server_spans, client_spans, port)
+    check_grpc_pair(otlp_agent, jaeger, procs, nonce, "go", "py")
 
 
 def test_grpc_node_client_go_server(otlp_agent, jaeger, procs, nonce):
-    port, server_svc, client_svc = run_grpc(procs, "node", "go", nonce.strip("/"))
-    assert otlp_agent.stop() == 0
-    server_spans = jaeger.wait_spans(server_svc, CALLS)
-    client_spans = jaeger.wait_spans(client_svc, CALLS)
-    check_grpc_spans(server_spans, "server")
-    check_grpc_spans(client_spans, "client")
-    check_one_trace_per_call(server_spans, client_spans, port)
+    check_grpc_pair(otlp_agent, jaeger, procs, nonce, "node", "go")
 
 
 def test_h2c_curl_to_nginx(otlp_agent, jaeger, procs, nonce, tmp_path):

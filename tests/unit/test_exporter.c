@@ -159,6 +159,15 @@ static void http_opts(struct exporter_opts *o, char *url, size_t url_len, uint16
 	o->timeout_ms = 2000;
 }
 
+static struct exporter *started_exporter(const struct exporter_opts *o)
+{
+	struct exporter *e = exporter__new(o);
+
+	assert_non_null(e);
+	assert_int_equal(exporter__start(e), 0);
+	return e;
+}
+
 /* Full batches go at once, the rest when the exporter stops; two processes, two resources. */
 static void test_batches_by_size(void **state)
 {
@@ -175,9 +184,7 @@ static void test_batches_by_size(void **state)
 	http_opts(&o, url, sizeof(url), r.port);
 	o.batch_size = 4;
 	o.batch_delay_ms = 60000;
-	e = exporter__new(&o);
-	assert_non_null(e);
-	assert_int_equal(exporter__start(e), 0);
+	e = started_exporter(&o);
 	for (int i = 0; i < 10; i++)
 		exporter__submit(e, make_span(i % 2 ? a : b, i));
 	assert_int_equal(wait_received(&r, 8, 3000), 8);
@@ -214,9 +221,7 @@ static void test_batch_delay(void **state)
 	http_opts(&o, url, sizeof(url), r.port);
 	o.batch_size = 512;
 	o.batch_delay_ms = 200;
-	e = exporter__new(&o);
-	assert_non_null(e);
-	assert_int_equal(exporter__start(e), 0);
+	e = started_exporter(&o);
 	for (int i = 0; i < 3; i++)
 		exporter__submit(e, make_span(a, i));
 	assert_int_equal(wait_received(&r, 3, 3000), 3);
@@ -246,9 +251,7 @@ static void test_reload_to_file_loses_nothing(void **state)
 	http_opts(&o, url, sizeof(url), r.port);
 	o.batch_size = 100;
 	o.batch_delay_ms = 60000;
-	e = exporter__new(&o);
-	assert_non_null(e);
-	assert_int_equal(exporter__start(e), 0);
+	e = started_exporter(&o);
 	for (int i = 0; i < 5; i++)
 		exporter__submit(e, make_span(a, i));
 	memset(&file_o, 0, sizeof(file_o));
@@ -299,9 +302,7 @@ static void test_full_queue_counts_every_span(void **state)
 	o.queue_size = 4;
 	o.batch_delay_ms = 60000;
 	o.max_retry_ms = 60000;
-	e = exporter__new(&o);
-	assert_non_null(e);
-	assert_int_equal(exporter__start(e), 0);
+	e = started_exporter(&o);
 	for (int i = 0; i < 40; i++)
 		exporter__submit(e, make_span(a, i));
 	exporter__stats(e, &st);
