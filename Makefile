@@ -24,7 +24,7 @@ LDLIBS     := -lbpf -lelf -lz -lcurl -lyaml -lmicrohttpd -lnghttp2 -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Wno-unused-parameter \
 	      -Werror -Ivmlinux/$(ARCH) -Ibpf
 
-BPF_SRCS   := bpf/tracepoint.bpf.c bpf/kprobe.bpf.c bpf/process.bpf.c
+BPF_SRCS   := bpf/socktrace.bpf.c bpf/tracepoint.bpf.c bpf/kprobe.bpf.c bpf/process.bpf.c
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_HDRS   := $(wildcard bpf/*.h)
 PROTO      := user/export/otlp_trace.proto
@@ -48,6 +48,10 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
 
 # one object, one skeleton: the entry-point files share their maps (__weak) through the linker
 $(BUILD)/zerotrace.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+# the syscall paths alone, for verifying every program on kernels older than the socket path
+$(BUILD)/zerotrace-syscalls.bpf.o: $(filter-out $(BUILD)/bpf/socktrace.bpf.o,$(BPF_OBJS))
 	$(BPFTOOL) gen object $@ $^
 
 $(BUILD)/zerotrace.skel.h: $(BUILD)/zerotrace.bpf.o
@@ -94,7 +98,7 @@ run:
 	./$(BUILD)/zerotrace $(ARGS)
 
 # the kernel matrix: Debian's stock 6.1 (kprobes on) under qemu, plus this kernel's verifier
-test-vm: $(BUILD)/zerotrace
+test-vm: $(BUILD)/zerotrace $(BUILD)/zerotrace-syscalls.bpf.o
 	python3 -m pytest -v -p no:cacheprovider tests/vm
 
 test:

@@ -112,20 +112,25 @@ static __always_inline void emit_data(struct scratch *s, struct conn_state *cs, 
 }
 
 /* The agent's own sockets: remember their local end so the backend side is never traced. */
-static __always_inline void note_self_endpoint(int fd)
+static __always_inline void note_self_sock(struct sock *sk)
 {
-	struct sock *sk = fd_to_tcp_sock(fd);
 	struct zt_tuple t = {};
 	struct endpoint ep = {};
 	__u8 one = 1;
 
-	if (!sk)
-		return;
 	sock_tuple(sk, &t);
 	__builtin_memcpy(ep.addr, t.saddr, sizeof(ep.addr));
 	ep.port = t.sport;
 	ep.family = t.family;
 	bpf_map_update_elem(&self_endpoints, &ep, &one, BPF_ANY);
+}
+
+static __always_inline void note_self_endpoint(int fd)
+{
+	struct sock *sk = fd_to_tcp_sock(fd);
+
+	if (sk)
+		note_self_sock(sk);
 }
 
 /* write, writev, sendto, sendmsg: shipped at entry, while the bytes exist and before the peer

@@ -133,6 +133,8 @@ static int set_hooks(struct config *c, const char *v)
 {
 	if (!strcmp(v, "auto"))
 		c->hooks = HOOKS_AUTO;
+	else if (!strcmp(v, "socket"))
+		c->hooks = HOOKS_SOCKET;
 	else if (!strcmp(v, "tracepoint"))
 		c->hooks = HOOKS_TRACEPOINT;
 	else if (!strcmp(v, "kprobe"))
@@ -282,7 +284,7 @@ static const struct option_def options[] = {
     {"select.pids", NULL, add_pid, "process ids"},
     {"select.ports", NULL, add_port, "TCP ports, 1..65535"},
     {"select.exes", NULL, add_exe, "glob patterns"},
-    {"capture.hooks", "ZEROTRACE_HOOKS", set_hooks, "auto, tracepoint or kprobe"},
+    {"capture.hooks", "ZEROTRACE_HOOKS", set_hooks, "auto, socket, tracepoint or kprobe"},
     {"capture.btf", "ZEROTRACE_BTF", set_btf, "a BTF file path"},
     {"capture.payload_bytes", "ZEROTRACE_CAPTURE_BYTES", set_capture, "bytes, 64..8192"},
     {"capture.max_connections", "ZEROTRACE_MAX_CONNECTIONS", set_max_conns, "a count, 16..4194304"},
@@ -403,7 +405,7 @@ void config_usage(FILE *f)
 	fprintf(
 	    f,
 	    "Usage: zerotrace [-c FILE] [--otlp-file PATH] [--otlp-endpoint URL] [--pid N]...\n"
-	    "                 [--port N]... [--exe GLOB]... [--hooks auto|tracepoint|kprobe]\n"
+	    "                 [--port N]... [--exe GLOB]... [--hooks MODE]\n"
 	    "                 [--capture-bytes N] [--btf PATH] [--metrics ADDR] [-v] "
 	    "[--check-config]\n"
 	    "                 [--help] [--version]\n"
@@ -417,7 +419,7 @@ void config_usage(FILE *f)
 	    "      --pid N            trace only these processes (repeatable)\n"
 	    "      --port N           trace only connections with this local or remote port\n"
 	    "      --exe GLOB         trace only executables matching GLOB (path or name)\n"
-	    "      --hooks MODE       capture path: auto (default), tracepoint or kprobe\n"
+	    "      --hooks MODE       capture path: auto (default), socket, tracepoint or kprobe\n"
 	    "      --capture-bytes N  payload bytes captured per socket call (64..8192)\n"
 	    "      --btf PATH         vmlinux BTF file, for kernels without "
 	    "/sys/kernel/btf/vmlinux\n"

@@ -11,7 +11,7 @@
 #include "log.h"
 #include "proc.h"
 
-enum hooks_mode { HOOKS_AUTO, HOOKS_TRACEPOINT, HOOKS_KPROBE };
+enum hooks_mode { HOOKS_AUTO, HOOKS_SOCKET, HOOKS_TRACEPOINT, HOOKS_KPROBE };
 
 struct config {
 	char *config_file;

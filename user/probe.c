@@ -24,10 +24,18 @@ const char *const drop_reason_names[ZT_DROP_MAX] = {
     [ZT_DROP_PAYLOAD_READ_FAILED] = "payload_read_failed",
 };
 
+enum capture_path { PATH_SOCKET, PATH_TRACEPOINT, PATH_KPROBE };
+
 struct probe {
 	struct zerotrace_bpf *skel;
 	struct ring_buffer *rb;
-	const char *path;
+	enum capture_path path;
+};
+
+static const char *const path_names[] = {
+    [PATH_SOCKET] = "socket",
+    [PATH_TRACEPOINT] = "tracepoint",
+    [PATH_KPROBE] = "kprobe",
 };
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -64,6 +72,21 @@ static bool has_caps(void)
 static bool tracing_events_present(void)
 {
 	return exists(TRACEFS "/events/syscalls") || exists(DEBUGFS_TRACING "/events/syscalls");
+}
+
+/* The socket path's hooks are BTF tracepoints: the kernel's types say whether they exist. */
+static bool has_socket_tracepoints(const char *btf_path)
+{
+	static const char *const names[] = {"btf_trace_sock_recv_length",
+					    "btf_trace_tcp_sendmsg_locked",
+					    "btf_trace_inet_sock_set_state", "btf_trace_tcp_destroy_sock"};
+	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	bool all = btf != NULL;
+
+	for (size_t i = 0; all && i < sizeof(names) / sizeof(names[0]); i++)
+		all = btf__find_by_name_kind(btf, names[i], BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	return all;
 }
 
 int probe__check_host(struct features *f, const char *btf_path)
@@ -119,6 +142,7 @@ int probe__check_host(struct features *f, const char *btf_path)
 	f->tracefs = true;
 	f->syscall_tracepoints = exists(TRACEFS "/events/syscalls/sys_enter_write") ||
 				 exists(DEBUGFS_TRACING "/events/syscalls/sys_enter_write");
+	f->socket_tracepoints = has_socket_tracepoints(btf_path);
 	f->kprobes = exists(TRACEFS "/kprobe_events") || exists(DEBUGFS_TRACING "/kprobe_events");
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
 	if (!f->ringbuf) {
@@ -128,20 +152,30 @@ int probe__check_host(struct features *f, const char *btf_path)
 	return 0;
 }
 
-/* Where a kernel has both, which path runs by default: see README "Capture paths" for the
- * per-event cost that decided it. */
+/* Where a kernel has both syscall paths, which one auto takes: see README "Capture paths". */
 #define AUTO_PREFERS_KPROBES false
 
-static int choose_path(const struct probe_opts *o, const struct features *f, bool *kprobes)
+static int choose_path(const struct probe_opts *o, const struct features *f,
+		       enum capture_path *path)
 {
 	switch (o->hooks) {
+	case HOOKS_SOCKET:
+		if (!f->socket_tracepoints) {
+			pr_err("--hooks socket: this kernel lacks the socket tracepoints "
+			       "(sock_recv_length and tcp_sendmsg_locked came in Linux 6.16); use "
+			       "--hooks auto");
+			return -ENOTSUP;
+		}
+		*path = PATH_SOCKET;
+		pr_info("capture path: socket tracepoints (--hooks socket)");
+		return 0;
 	case HOOKS_KPROBE:
 		if (!f->kprobes) {
 			pr_err("--hooks kprobe: this kernel has no kprobes (no kprobe_events in "
 			       "tracefs); use --hooks tracepoint or auto");
 			return -ENOTSUP;
 		}
-		*kprobes = true;
+		*path = PATH_KPROBE;
 		pr_info("capture path: kprobes on the syscall functions (--hooks kprobe)");
 		return 0;
 	case HOOKS_TRACEPOINT:
@@ -150,18 +184,26 @@ static int choose_path(const struct probe_opts *o, const struct features *f, boo
 			       "(CONFIG_FTRACE_SYSCALLS)");
 			return -ENOTSUP;
 		}
-		*kprobes = false;
+		*path = PATH_TRACEPOINT;
 		pr_info("capture path: syscall tracepoints (--hooks tracepoint)");
 		return 0;
 	case HOOKS_AUTO:
+		if (f->socket_tracepoints) {
+			/* no syscall hook at all: every syscall of the node stays on the fast path */
+			*path = PATH_SOCKET;
+			pr_info("capture path: socket tracepoints (auto: the cheapest, on this kernel)");
+			return 0;
+		}
 		if (!f->syscall_tracepoints && !f->kprobes) {
 			pr_err(
 			    "this kernel has neither syscall tracepoints nor kprobes: nothing to "
 			    "capture socket I/O with");
 			return -ENOTSUP;
 		}
-		*kprobes = f->kprobes && (AUTO_PREFERS_KPROBES || !f->syscall_tracepoints);
-		if (*kprobes)
+		*path = f->kprobes && (AUTO_PREFERS_KPROBES || !f->syscall_tracepoints)
+			    ? PATH_KPROBE
+			    : PATH_TRACEPOINT;
+		if (*path == PATH_KPROBE)
 			pr_info("capture path: kprobes (auto: %s)",
 				f->syscall_tracepoints ? "the cheaper path on this kernel"
 						       : "no syscall tracepoints on this kernel");
@@ -174,18 +216,25 @@ static int choose_path(const struct probe_opts *o, const struct features *f, boo
 	return -EINVAL;
 }
 
-/* Load only the chosen path's programs; the process-lifetime ones serve both. */
-static void select_programs(struct bpf_object *obj, bool kprobes)
+/* Load only the chosen path's programs; the process-lifetime ones serve all three. */
+static void select_programs(struct bpf_object *obj, enum capture_path path)
 {
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, obj)
 	{
 		const char *sec = bpf_program__section_name(prog);
-		bool is_kprobe = !strncmp(sec, "ksyscall/", 9) || !strncmp(sec, "kretsyscall/", 12);
-		bool is_tp = !strncmp(sec, "tracepoint/syscalls/", 20);
+		enum capture_path of;
 
-		if ((is_kprobe && !kprobes) || (is_tp && kprobes))
+		if (!strncmp(sec, "ksyscall/", 9) || !strncmp(sec, "kretsyscall/", 12))
+			of = PATH_KPROBE;
+		else if (!strncmp(sec, "tracepoint/syscalls/", 20))
+			of = PATH_TRACEPOINT;
+		else if (!strncmp(sec, "tp_btf/", 7))
+			of = PATH_SOCKET;
+		else
+			continue;
+		if (of != path)
 			bpf_program__set_autoload(prog, false);
 	}
 }
@@ -194,16 +243,16 @@ struct probe *probe__new(const struct probe_opts *o, const struct features *f, e
 			 void *ctx)
 {
 	struct probe *p = calloc(1, sizeof(*p));
-	bool kprobes = false;
+	enum capture_path path = PATH_TRACEPOINT;
 	int err, ncpu;
 
 	if (!p)
 		return NULL;
 	libbpf_set_print(libbpf_log);
-	err = choose_path(o, f, &kprobes);
+	err = choose_path(o, f, &path);
 	if (err)
 		goto fail;
-	p->path = kprobes ? "kprobe" : "tracepoint";
+	p->path = path;
 	{
 		LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
 
@@ -214,7 +263,7 @@ struct probe *probe__new(const struct probe_opts *o, const struct features *f, e
 		pr_err("cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	select_programs(p->skel->obj, kprobes);
+	select_programs(p->skel->obj, path);
 	p->skel->rodata->self_tgid = getpid();
 	p->skel->rodata->capture_bytes = o->capture_bytes;
 	/* one wake-up per wakeup_bytes instead of one per event: a wake-up is an interrupt and a
@@ -225,7 +274,9 @@ struct probe *probe__new(const struct probe_opts *o, const struct features *f, e
 	ncpu = libbpf_num_possible_cpus();
 	p->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 16 / (ncpu > 0 ? ncpu : 64);
 	bpf_map__set_max_entries(p->skel->maps.events, o->ringbuf_bytes);
-	bpf_map__set_max_entries(p->skel->maps.conns, o->max_conns);
+	/* the connection table of the other paths' kind is not used: one entry, not max_conns */
+	bpf_map__set_max_entries(p->skel->maps.conns, path == PATH_SOCKET ? 1 : o->max_conns);
+	bpf_map__set_max_entries(p->skel->maps.sk_conns, path == PATH_SOCKET ? o->max_conns : 1);
 	err = zerotrace_bpf__load(p->skel);
 	if (err) {
 		pr_err("the kernel rejected the BPF programs (%s); the verifier log is above",
@@ -325,7 +376,7 @@ void probe__forget_conn(void *probe, uint32_t pid, int32_t fd)
 
 const char *probe__path(const struct probe *p)
 {
-	return p->path;
+	return path_names[p->path];
 }
 
 void probe__free(struct probe *p)

@@ -47,10 +47,13 @@ def agent_factory():
         a.kill()
 
 
-@pytest.fixture
-def otlp_agent(jaeger, agent_factory):
-    """The agent exporting OTLP/HTTP protobuf to the session's Jaeger."""
-    return agent_factory(env_extra={"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_HTTP})
+@pytest.fixture(params=["auto", "tracepoint"])
+def otlp_agent(request, jaeger, agent_factory):
+    """The agent exporting OTLP/HTTP protobuf to the session's Jaeger, once on the capture path
+    it picks for this kernel (the socket tracepoints from 6.16 on) and once on the syscall
+    tracepoints that serve the kernels before."""
+    return agent_factory("--hooks", request.param,
+                         env_extra={"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_HTTP})
 
 
 @pytest.fixture

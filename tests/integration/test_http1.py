@@ -228,3 +228,59 @@ def test_otlp_file_exporter(agent_factory, procs, nonce, tmp_path):
     curl_spans = [s for s in spans if s["resource"]["service.name"] == {"stringValue": "curl"}
                   and s["attrs"]["url.path"]["stringValue"].startswith(nonce)]
     assert len(curl_spans) == 11 and all(s["kind"] == 3 for s in curl_spans)
+
+
+# Four exchanges on one connection: a 4 MiB response read slowly (the server's one write
+# blocks and goes into the queue piece by piece), a 3 MiB request body in one write, then
+# small ones. Every byte after the big ones is parsed right only if each write was shipped
+# once, from its start.
+BIG_CLIENT = """
+import socket, sys, time
+port, prefix = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port))
+f = s.makefile("rb")
+def exchange(req, slow=False):
+    s.sendall(req)
+    n = 0
+    while True:
+        line = f.readline()
+        if line.lower().startswith(b"content-length:"):
+            n = int(line.split(b":")[1])
+        if line == b"\\r\\n":
+            break
+    while n:
+        got = f.read1(min(n, 65536))
+        n -= len(got)
+        if slow:
+            time.sleep(0.002)
+exchange(b"GET %s/blob/4194304 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" % prefix.encode(), slow=True)
+body = b"y" * (3 << 20)
+exchange(b"POST %s/items HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: %d\\r\\n\\r\\n" % (prefix.encode(), len(body)) + body)
+exchange(b"GET %s/blob/10 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" % prefix.encode())
+exchange(b"GET %s/items/5 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" % prefix.encode())
+"""
+
+
+def test_large_writes_keep_the_stream(otlp_agent, jaeger, procs, nonce):
+    port = free_port()
+    server_svc, client_svc = name("bigsrv" + nonce), name("bigcli" + nonce)
+    py_server(procs, port, nonce, server_svc)
+    subprocess.run(["python3", "-c", BIG_CLIENT, str(port), nonce], check=True, timeout=120,
+                   env=dict(os.environ, OTEL_SERVICE_NAME=client_svc))
+    assert otlp_agent.stop() == 0
+    assert " seq_gaps=0 " in otlp_agent.stderr()
+
+    servers = jaeger.wait_spans(server_svc, 4)
+    clients = {s["spanID"]: s for s in jaeger.wait_spans(client_svc, 4)}
+    assert len(servers) == 4 and len(clients) == 4
+    assert collections.Counter(s["operationName"] for s in servers) == {
+        f"GET {nonce}/blob/{{id}}": 2, f"POST {nonce}/items": 1, f"GET {nonce}/items/{{id}}": 1}
+    for s in servers:
+        assert "zerotrace.incomplete" not in s["tagmap"]
+        assert clients[parent_of(s)]["traceID"] == s["traceID"]
+    status = {s["tagmap"]["url.path"]: s["tagmap"]["http.response.status_code"] for s in servers}
+    assert status == {f"{nonce}/blob/4194304": 200, f"{nonce}/items": 201,
+                      f"{nonce}/blob/10": 200, f"{nonce}/items/5": 200}
+    # the client read the 4 MiB in 64 pieces 2 ms apart: its span lasts to the last one
+    big = [c for c in clients.values() if c["tagmap"]["url.path"].endswith("/4194304")]
+    assert len(big) == 1 and big[0]["duration"] > 100_000

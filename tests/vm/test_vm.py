@@ -51,6 +51,11 @@ def test_verifier_accepts_every_program_on_6_1(vm):
     assert len(progs) == 28
 
 
+def test_socket_path_refused_clearly_on_6_1(vm):
+    assert read("socket-missing.status").strip() == "1"
+    assert "--hooks socket: this kernel lacks the socket tracepoints" in read("socket-missing.log")
+
+
 def test_verifier_accepts_every_program_on_this_kernel(tmp_path):
     pin = "/sys/fs/bpf/zt-verify-host"
     os.makedirs(pin, exist_ok=True)
@@ -58,7 +63,9 @@ def test_verifier_accepts_every_program_on_this_kernel(tmp_path):
         r = subprocess.run(["bpftool", "prog", "loadall", os.path.join(ROOT, "build",
                             "zerotrace.bpf.o"), pin], capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
-        assert len(os.listdir(pin)) == 28
+        progs = set(os.listdir(pin))
+        assert {"sk_recv", "sk_send", "sk_state", "sk_destroy", "tp_exit_read"} <= progs
+        assert len(progs) == 32
     finally:
         subprocess.run(["rm", "-rf", pin])
 

@@ -8,6 +8,7 @@ Routes (PREFIX is argv[2]):
   GET  PREFIX/missing       404
   GET  PREFIX/boom          500
   GET  PREFIX/chunked       200 with a chunked body
+  GET  PREFIX/blob/<n>      200 with an n-byte body sent in one write
   GET  PREFIX/front         calls http://127.0.0.1:<backend>/PREFIX/items/7 on the same
                             thread, then answers 200 (argv[3] = backend port)
 """
@@ -50,6 +51,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._reply(404, b"{}")
         elif path == prefix + "/boom":
             self._reply(500, b'{"error": "boom"}')
+        elif path.startswith(prefix + "/blob/"):
+            self._reply(200, b"x" * int(path.rsplit("/", 1)[1]))
         elif path == prefix + "/chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")

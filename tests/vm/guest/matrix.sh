@@ -1,7 +1,10 @@
 #!/bin/sh
 # Everything the kernel matrix checks on the guest kernel, in one boot (each step writes its
 # own files to /run/results; tests/vm/test_vm.py judges them):
-#   verify        every BPF program of both capture paths passes this kernel's verifier
+#   verify        every BPF program of both syscall capture paths passes this kernel's verifier
+#                 (the socket path's tracepoints came in 6.16: build/zerotrace-syscalls.bpf.o
+#                 holds the other programs)
+#   socket        --hooks socket: a clear error on a kernel without its tracepoints
 #   http1-HOOKS   HTTP/1 spans through the agent, with --hooks kprobe and --hooks auto
 #   cost-HOOKS    per-program run time for a fixed workload (kernel.bpf_stats_enabled)
 #   btf           without BTF in /sys: a clear error, and --btf PATH works
@@ -11,7 +14,7 @@ mkdir -p /tmp/www && echo hello > /tmp/www/index.html
 
 # -- verify
 mkdir -p /sys/fs/bpf/zt-verify
-bpftool prog loadall build/zerotrace.bpf.o /sys/fs/bpf/zt-verify > $R/verify.log 2>&1
+bpftool prog loadall build/zerotrace-syscalls.bpf.o /sys/fs/bpf/zt-verify > $R/verify.log 2>&1
 echo $? > $R/verify.status
 ls /sys/fs/bpf/zt-verify > $R/verify.programs
 rm -rf /sys/fs/bpf/zt-verify
@@ -43,6 +46,10 @@ OTEL_SERVICE_NAME=vm-load-server /usr/bin/python3 tests/integration/apps/py_serv
 	> /tmp/load-server.log 2>&1 &
 load_server=$!
 wait_http 8080 && wait_http 8081 || { echo "servers did not start"; cat /tmp/*server.log; exit 1; }
+
+# -- socket: not on this kernel
+./build/zerotrace --hooks socket > /dev/null 2> $R/socket-missing.log
+echo $? > $R/socket-missing.status
 
 # -- http1 and cost, on each capture path
 for hooks in kprobe auto tracepoint; do

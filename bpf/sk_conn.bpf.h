@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Connection state of the socket-tracepoint path (socktrace.bpf.c), keyed by the struct sock
+ * itself: its hooks are handed the sock, so the fd → file → sock walk of the syscall paths is
+ * needed once per connection and owner, not once per event.
+ */
+#ifndef ZEROTRACE_SK_CONN_BPF_H
+#define ZEROTRACE_SK_CONN_BPF_H
+
+#include "capture.bpf.h"
+
+/* The syscall being served, from its number in the user registers: its arguments say where
+ * the bytes are in user memory. Only x86-64 is built (vmlinux/x86). */
+#if defined(__TARGET_ARCH_x86)
+#define ZT_NR_READ     0
+#define ZT_NR_WRITE    1
+#define ZT_NR_READV    19
+#define ZT_NR_WRITEV   20
+#define ZT_NR_SENDFILE 40
+#define ZT_NR_CONNECT  42
+#define ZT_NR_SENDTO   44
+#define ZT_NR_RECVFROM 45
+#define ZT_NR_SENDMSG  46
+#define ZT_NR_RECVMSG  47
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
+#else
+#error "socktrace: syscall numbers are only defined for x86-64"
+#endif
+
+#define ZT_TCP_ESTABLISHED 1
+#define ZT_TCP_SYN_SENT	   2
+#define ZT_TCP_SYN_RECV	   3
+
+struct sk_conn {
+	struct conn_state cs;
+	__u32 tgid;	/* owner: the process using it through fd; 0 until seen in a syscall */
+	__s32 fd;	/* -1 until then */
+	__u32 send_end; /* write_seq after the last write shipped */
+	__u8 send_end_set;
+	__u8 pad[3];
+};
+
+/* LRU like conns, for the same reason; an entry also goes when its sock is destroyed, before
+ * the memory can hold another sock. Capacity set by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sk_conn);
+} sk_conns SEC(".maps") __weak;
+
+/* Where a read or write syscall keeps its bytes. */
+struct syscall_buf {
+	int fd;
+	__u64 buf;	/* buffer, or iovec array when iovcnt */
+	__u32 iovcnt;
+	bool payload; /* false: the bytes are not in user memory (sendfile) or not known */
+};
+
+/* The socket syscalls whose first argument is the fd; false for any other (io_uring, a kernel
+ * socket used from a worker thread): nothing in the registers then describes the sock. */
+static __always_inline bool syscall_buf_of(struct pt_regs *regs, struct syscall_buf *b)
+{
+	long nr = SYSCALL_NR(regs);
+
+	b->fd = PT_REGS_PARM1_SYSCALL(regs);
+	b->buf = PT_REGS_PARM2_SYSCALL(regs);
+	b->iovcnt = 0;
+	b->payload = true;
+	switch (nr) {
+	case ZT_NR_READ:
+	case ZT_NR_WRITE:
+	case ZT_NR_RECVFROM:
+	case ZT_NR_SENDTO: return true;
+	case ZT_NR_READV:
+	case ZT_NR_WRITEV: b->iovcnt = PT_REGS_PARM3_SYSCALL(regs) ?: 1; return true;
+	case ZT_NR_RECVMSG:
+	case ZT_NR_SENDMSG:
+		if (!msghdr_iov(b->buf, &b->buf, &b->iovcnt))
+			b->payload = false;
+		return true;
+	case ZT_NR_SENDFILE:
+	case ZT_NR_CONNECT: b->payload = false; return true;
+	}
+	return false;
+}
+
+/*
+ * The state of sk as used by the current process. Fast path: one lookup, the owner matches.
+ * Otherwise the fd in the syscall's registers must name this very sock (a sock reached from a
+ * kernel thread, or through io_uring, has none and is left alone): then the current process
+ * owns it from now on, a new connection to the agent unless it was unowned (accepted, not
+ * yet used), with the role and classification it had.
+ */
+static __always_inline struct sk_conn *sk_conn_get(struct sock *sk, __u32 tgid,
+						   const struct syscall_buf *b, bool known)
+{
+	__u64 key = (__u64)sk;
+	struct sk_conn *sc = bpf_map_lookup_elem(&sk_conns, &key);
+	struct file *file;
+
+	if (sc && sc->tgid == tgid)
+		return sc;
+	if (!known)
+		return NULL;
+	file = fd_to_file(b->fd);
+	if (!file || file_to_tcp_sock(file) != sk)
+		return NULL;
+	if (sc) {
+		if (sc->tgid)
+			sc->cs.gen = bpf_ktime_get_ns();
+		sc->tgid = tgid;
+		sc->fd = b->fd;
+		sc->cs.file = (__u64)file;
+		return sc;
+	}
+	{
+		struct sk_conn init = {};
+
+		init.cs.gen = bpf_ktime_get_ns();
+		init.cs.file = (__u64)file;
+		init.cs.sk = key;
+		init.cs.role = ZT_ROLE_UNKNOWN;
+		init.cs.tries = ZT_MIDSTREAM_TRIES;
+		sock_tuple(sk, &init.cs.tuple);
+		init.tgid = tgid;
+		init.fd = b->fd;
+		if (bpf_map_update_elem(&sk_conns, &key, &init, BPF_ANY)) {
+			count_drop(ZT_DROP_CONN_MAP_FULL);
+			return NULL;
+		}
+	}
+	return bpf_map_lookup_elem(&sk_conns, &key);
+}
+
+/* A connection accept() will return or connect() made: its first bytes show its first
+ * message, so one event classifies it. */
+static __always_inline struct sk_conn *sk_conn_new(struct sock *sk, __u8 role, __u32 tgid, int fd)
+{
+	__u64 key = (__u64)sk;
+	struct sk_conn init = {};
+
+	init.cs.gen = bpf_ktime_get_ns();
+	init.cs.sk = key;
+	init.cs.role = role;
+	init.cs.tries = 1;
+	sock_tuple(sk, &init.cs.tuple);
+	init.tgid = tgid;
+	init.fd = fd;
+	if (bpf_map_update_elem(&sk_conns, &key, &init, BPF_ANY)) {
+		count_drop(ZT_DROP_CONN_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&sk_conns, &key);
+}
+
+#endif /* ZEROTRACE_SK_CONN_BPF_H */
