@@ -85,50 +85,50 @@ static __always_inline bool syscall_buf_of(struct pt_regs *regs, struct syscall_
 	return false;
 }
 
-/*
- * The state of sk as used by the current process. Fast path: one lookup, the owner matches.
- * Otherwise the fd in the syscall's registers must name this very sock (a sock reached from a
- * kernel thread, or through io_uring, has none and is left alone): then the current process
- * owns it from now on, a new connection to the agent unless it was unowned (accepted, not
- * yet used), with the role and classification it had.
- */
-static __always_inline struct sk_conn *sk_conn_get(struct sock *sk, __u32 tgid,
-						   const struct syscall_buf *b, bool known)
+/* The state of sk as used by the current process, if it was seen in its hands before: one
+ * lookup, the common case. */
+static __always_inline struct sk_conn *sk_conn_lookup(struct sock *sk, __u32 tgid)
 {
 	__u64 key = (__u64)sk;
 	struct sk_conn *sc = bpf_map_lookup_elem(&sk_conns, &key);
-	struct file *file;
 
-	if (sc && sc->tgid == tgid)
-		return sc;
-	if (!known)
-		return NULL;
-	file = fd_to_file(b->fd);
+	return sc && sc->tgid == tgid ? sc : NULL;
+}
+
+/*
+ * Otherwise the fd the syscall's registers name must be this very sock (one reached from a
+ * kernel thread, or through io_uring, has none and is left alone): the current process owns it
+ * from now on — a new connection to the agent unless it was unowned (accepted, not used yet),
+ * with the role and classification it had.
+ */
+static __always_inline struct sk_conn *sk_conn_adopt(struct sock *sk, __u32 tgid, int fd)
+{
+	__u64 key = (__u64)sk;
+	struct sk_conn *sc = bpf_map_lookup_elem(&sk_conns, &key);
+	struct file *file = fd_to_file(fd);
+	struct sk_conn init = {};
+
 	if (!file || file_to_tcp_sock(file) != sk)
 		return NULL;
 	if (sc) {
 		if (sc->tgid)
 			sc->cs.gen = bpf_ktime_get_ns();
 		sc->tgid = tgid;
-		sc->fd = b->fd;
+		sc->fd = fd;
 		sc->cs.file = (__u64)file;
 		return sc;
 	}
-	{
-		struct sk_conn init = {};
-
-		init.cs.gen = bpf_ktime_get_ns();
-		init.cs.file = (__u64)file;
-		init.cs.sk = key;
-		init.cs.role = ZT_ROLE_UNKNOWN;
-		init.cs.tries = ZT_MIDSTREAM_TRIES;
-		sock_tuple(sk, &init.cs.tuple);
-		init.tgid = tgid;
-		init.fd = b->fd;
-		if (bpf_map_update_elem(&sk_conns, &key, &init, BPF_ANY)) {
-			count_drop(ZT_DROP_CONN_MAP_FULL);
-			return NULL;
-		}
+	init.cs.gen = bpf_ktime_get_ns();
+	init.cs.file = (__u64)file;
+	init.cs.sk = key;
+	init.cs.role = ZT_ROLE_UNKNOWN;
+	init.cs.tries = ZT_MIDSTREAM_TRIES;
+	sock_tuple(sk, &init.cs.tuple);
+	init.tgid = tgid;
+	init.fd = fd;
+	if (bpf_map_update_elem(&sk_conns, &key, &init, BPF_ANY)) {
+		count_drop(ZT_DROP_CONN_MAP_FULL);
+		return NULL;
 	}
 	return bpf_map_lookup_elem(&sk_conns, &key);
 }

@@ -38,20 +38,20 @@ SEC("tp_btf/sock_recv_length")
 int BPF_PROG(sk_recv, struct sock *sk, int ret, int flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
 	struct syscall_buf b;
 	struct tcp_sock *tp;
 	struct sk_conn *sc;
 	struct scratch *s;
-	bool known;
 
 	/* EAGAIN and friends are not data; a peek leaves the bytes to be read again */
-	if (ret <= 0 || (flags & ZT_MSG_PEEK) || !sk_is_tcp(sk) || !pid_is_watched(pid_tgid >> 32))
+	if (ret <= 0 || (flags & ZT_MSG_PEEK) || !sk_is_tcp(sk) || !pid_is_watched(tgid))
 		return 0;
-	known = syscall_buf_of(syscall_regs(), &b);
-	/* reads the syscalls path does not see either (recvmmsg, io_uring): a seq gap */
-	if (!known || !b.payload)
+	/* where the bytes went: reads the syscall paths do not see either (recvmmsg, io_uring)
+	 * are left out, a seq gap to the agent */
+	if (!syscall_buf_of(syscall_regs(), &b) || !b.payload)
 		return 0;
-	sc = sk_conn_get(sk, pid_tgid >> 32, &b, known);
+	sc = sk_conn_lookup(sk, tgid) ?: sk_conn_adopt(sk, tgid, b.fd);
 	if (!sc || sc->cs.proto == ZT_PROTO_OTHER)
 		return 0;
 	tp = bpf_skc_to_tcp_sock(sk);
@@ -61,6 +61,25 @@ int BPF_PROG(sk_recv, struct sock *sk, int ret, int flags)
 	emit_data(s, &sc->cs, pid_tgid, sc->fd, ZT_DIR_READ, tcp_read_start_seq(tp, ret), ret,
 		  b.buf, b.iovcnt, true);
 	return 0;
+}
+
+/* Where a send's bytes are. A single buffer (write, send, a one-vector writev) is in the
+ * iterator itself; a vector's array was copied into the kernel, so the user's is taken from
+ * the registers; pages (sendfile) and kernel buffers have no user bytes. */
+static __always_inline void send_buf(struct msghdr *msg, struct syscall_buf *b)
+{
+	__u8 type = msg->msg_iter.iter_type;
+
+	b->iovcnt = 0;
+	b->payload = true;
+	if (type == bpf_core_enum_value(enum iter_type, ITER_UBUF)) {
+		b->buf = (__u64)msg->msg_iter.ubuf + msg->msg_iter.iov_offset;
+		return;
+	}
+	if (type == bpf_core_enum_value(enum iter_type, ITER_IOVEC) &&
+	    syscall_buf_of(syscall_regs(), b) && b->iovcnt)
+		return;
+	b->payload = false;
 }
 
 /*
@@ -80,7 +99,6 @@ int BPF_PROG(sk_send, struct sock *sk, struct msghdr *msg, struct sk_buff *skb, 
 	struct tcp_sock *tp;
 	struct sk_conn *sc;
 	struct scratch *s;
-	bool known;
 
 	if (tgid == self_tgid && tgid) {
 		note_self_sock(sk);
@@ -88,12 +106,11 @@ int BPF_PROG(sk_send, struct sock *sk, struct msghdr *msg, struct sk_buff *skb, 
 	}
 	if (!pid_is_watched(tgid))
 		return 0;
-	known = syscall_buf_of(syscall_regs(), &b);
-	sc = sk_conn_get(sk, tgid, &b, known);
-	if (!sc || sc->cs.proto == ZT_PROTO_OTHER)
-		return 0;
+	sc = sk_conn_lookup(sk, tgid);
+	if (!sc && syscall_buf_of(syscall_regs(), &b))
+		sc = sk_conn_adopt(sk, tgid, b.fd);
 	tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp)
+	if (!sc || sc->cs.proto == ZT_PROTO_OTHER || !tp)
 		return 0;
 	left = msg->msg_iter.count;
 	seq = tp->write_seq;
@@ -102,8 +119,7 @@ int BPF_PROG(sk_send, struct sock *sk, struct msghdr *msg, struct sk_buff *skb, 
 		return 0;
 	sc->send_end = end;
 	sc->send_end_set = 1;
-	if (!known)
-		b.payload = false;
+	send_buf(msg, &b);
 	/* without the bytes an unclassified connection cannot be told, nor frames walked */
 	if (!b.payload && sc->cs.proto != ZT_PROTO_HTTP1)
 		return 0;

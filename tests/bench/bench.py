@@ -12,9 +12,13 @@ Cases:
                  worst case for a tracer, almost all the work is the syscalls it watches.
   work-1ms       a Go service whose handler burns ~1 ms of CPU per request.
   conns-1000     1,000 open keep-alive connections: the agent's steady RSS.
-  nginx-floor    nginx-static with empty BPF programs on the agent's tracepoints instead of the
-                 agent (build/bench/floor): what attaching to those tracepoints costs by itself,
-                 the floor under any tracer that uses them.
+  floor-PATH     nginx-static with empty BPF programs on a capture path's hooks instead of the
+                 agent (build/bench/floor): what attaching to them costs by itself, the floor
+                 under any tracer that uses them. socket (the agent's path where the kernel has
+                 it) and tracepoint (syscall tracepoints, the path before 6.16).
+  dd-bystander   a process with no network I/O (dd copying /dev/zero to /dev/null, 4 KiB a
+                 time): what the agent costs the rest of the node, on its path and on the
+                 syscall tracepoints.
 
 usage: bench.py [PAIRS] [SECONDS]      (default 5 pairs of 8 s runs: the pair-to-pair spread on a 2-CPU VM is ±0.1)
 A benchmark prints numbers; it never fails on a slow machine.
@@ -110,21 +114,23 @@ def bpf_runtime():
     """(run_time_ns, run_cnt) summed over the agent's programs (kernel.bpf_stats_enabled)."""
     progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
                                       text=True, check=True).stdout)
-    mine = [p for p in progs if p.get("name", "").startswith("tp_")]
+    mine = [p for p in progs if p.get("name", "").startswith(("tp_", "sk_", "kp_"))]
     return sum(p.get("run_time_ns", 0) for p in mine), sum(p.get("run_cnt", 0) for p in mine)
 
 
 class AgentRun:
-    def __init__(self, sink_port):
+    def __init__(self, sink_port, hooks="auto"):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ZEROTRACE_"))}
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{sink_port}"
         self.log = tempfile.NamedTemporaryFile("w+", prefix="zt-bench-", suffix=".log")
-        self.proc = subprocess.Popen([AGENT], stdout=subprocess.DEVNULL, stderr=self.log, env=env)
+        self.proc = subprocess.Popen([AGENT, "--hooks", hooks], stdout=subprocess.DEVNULL,
+                                     stderr=self.log, env=env)
         deadline = time.time() + 60
         while "ready" not in self.text():
             if self.proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("agent did not start:\n" + self.text())
             time.sleep(0.05)
+        self.path = re.search(r"ready: (\w+) programs attached", self.text()).group(1)
 
     def text(self):
         self.log.flush()
@@ -150,6 +156,7 @@ def run_case(name, url, service, conns, pairs, seconds, sink_port, extra_on=None
         off = wrk(url, seconds, conns)
         before = server_spans(sink_stats(sink_port), service)
         agent = AgentRun(sink_port)
+        path = agent.path
         cpu0 = cpu_seconds(agent.proc.pid)
         on = wrk(url, seconds, conns)
         time.sleep(1.5)  # let the exporter drain; its CPU belongs to these requests
@@ -170,15 +177,15 @@ def run_case(name, url, service, conns, pairs, seconds, sink_port, extra_on=None
         bpf_ns = (t1 - t0) / max(on["requests"], 1)
     finally:
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=True)
-    return {"name": name, "rows": rows, "bpf_ns": bpf_ns}
+    return {"name": name, "rows": rows, "bpf_ns": bpf_ns, "path": path}
 
 
-def run_floor_case(name, url, conns, pairs, seconds):
-    """Pairs as run_case's, with the empty programs attached instead of the agent."""
+def run_floor_case(path, url, conns, pairs, seconds):
+    """Pairs as run_case's, with one path's empty programs attached instead of the agent."""
     rows = []
     for _ in range(pairs):
         off = wrk(url, seconds, conns)
-        floor = subprocess.Popen([FLOOR], stdout=subprocess.PIPE, text=True)
+        floor = subprocess.Popen([FLOOR, path], stdout=subprocess.PIPE, text=True)
         if floor.stdout.readline().strip() != "ready":
             floor.wait(timeout=10)
             raise RuntimeError("build/bench/floor did not attach its programs")
@@ -188,7 +195,28 @@ def run_floor_case(name, url, conns, pairs, seconds):
             floor.send_signal(signal.SIGTERM)
             floor.wait(timeout=30)
         rows.append({"off": off, "on": on})
-    return {"name": name, "rows": rows}
+    return {"name": f"floor-{path}", "rows": rows}
+
+
+def dd_rate(count):
+    """4 KiB reads and writes per second of a process that touches no socket."""
+    t0 = time.monotonic()
+    subprocess.run(["dd", "if=/dev/zero", "of=/dev/null", "bs=4k", f"count={count}"],
+                   capture_output=True, check=True)
+    return count / (time.monotonic() - t0)
+
+
+def run_bystander(paths, pairs, sink_port, count=2_000_000):
+    """off, then the agent on each path, per pair: {path: [on/off ratio per pair]}."""
+    ratios = {p: [] for p in paths}
+    for _ in range(pairs):
+        off = dd_rate(count)
+        for path in paths:
+            agent = AgentRun(sink_port, hooks=path)
+            on = dd_rate(count)
+            agent.stop()
+            ratios[path].append(on / off)
+    return ratios
 
 
 def rss_with_connections(url, conns, seconds, sink_port):
@@ -201,8 +229,9 @@ def rss_with_connections(url, conns, seconds, sink_port):
     return rss, hwm, lost
 
 
-def print_table(results, conns_result, floor):
+def print_table(results, conns_result, floors, bystander):
     print()
+    print(f"agent capture path: {results[0]['path']}")
     print(f"{'case':<14} {'thr ratio med (min)':>20} {'p50 ratio':>10} {'p99 ratio':>10} "
           f"{'agent us/req':>13} {'bpf ns/req':>11} {'RSS MB':>7} {'traced':>8}  drops")
     for r in results:
@@ -219,16 +248,21 @@ def print_table(results, conns_result, floor):
         print(f"{r['name']:<14} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
               f"{p50:>10.3f} {p99:>10.3f} {cpu:>13.2f} {r['bpf_ns']:>11.0f} {rss:>7.1f} "
               f"{100 * traced:>7.2f}%  {lost or 0}")
-    ratios = [x["on"]["rps"] / x["off"]["rps"] for x in floor["rows"]]
-    p50 = statistics.median(x["on"]["p50"] / x["off"]["p50"] for x in floor["rows"])
-    p99 = statistics.median(x["on"]["p99"] / x["off"]["p99"] for x in floor["rows"])
-    print(f"{floor['name']:<14} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
-          f"{p50:>10.3f} {p99:>10.3f}   empty programs on the agent's tracepoints, no agent")
+    for floor in floors:
+        ratios = [x["on"]["rps"] / x["off"]["rps"] for x in floor["rows"]]
+        p50 = statistics.median(x["on"]["p50"] / x["off"]["p50"] for x in floor["rows"])
+        p99 = statistics.median(x["on"]["p99"] / x["off"]["p99"] for x in floor["rows"])
+        print(f"{floor['name']:<14} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
+              f"{p50:>10.3f} {p99:>10.3f}   nginx-static, empty programs on that path's hooks, "
+              "no agent")
+    for path, ratios in bystander.items():
+        print(f"{'dd-bystander':<14} {statistics.median(ratios):>11.3f} ({min(ratios):.3f})"
+              f"   a process with no network I/O, the agent on --hooks {path}")
     rss, hwm, lost = conns_result
     print(f"{'conns-1000':<14} agent RSS with 1,000 open keep-alive connections: {rss:.1f} MB "
           f"(peak {hwm:.1f} MB), drops {lost or 0}")
     print()
-    for r in results + [floor]:
+    for r in results + floors:
         for i, x in enumerate(r["rows"]):
             agent = (f", {x['cpu_us']:.2f} us/req, {100 * x['traced']:.2f}% traced"
                      if "cpu_us" in x else "")
@@ -268,9 +302,12 @@ def main():
         ]
         conns = rss_with_connections(f"http://127.0.0.1:{nginx_port}/tiny.txt", 1000, seconds,
                                      sink_port)
-        floor = run_floor_case("nginx-floor", f"http://127.0.0.1:{nginx_port}/tiny.txt", 32,
-                               pairs, seconds)
-        print_table(results, conns, floor)
+        # the agent's own path, and the syscall tracepoints for comparison when that is another
+        paths = [results[0]["path"]] + (["tracepoint"] if results[0]["path"] == "socket" else [])
+        floors = [run_floor_case(p, f"http://127.0.0.1:{nginx_port}/tiny.txt", 32, pairs,
+                                 seconds) for p in paths if p in ("socket", "tracepoint")]
+        bystander = run_bystander(paths, pairs, sink_port)
+        print_table(results, conns, floors, bystander)
     finally:
         for p in procs:
             p.terminate()
