@@ -232,7 +232,7 @@ def rss_with_connections(url, conns, seconds, sink_port):
 def print_table(results, conns_result, floors, bystander):
     print()
     print(f"agent capture path: {results[0]['path']}")
-    print(f"{'case':<14} {'thr ratio med (min)':>20} {'p50 ratio':>10} {'p99 ratio':>10} "
+    print(f"{'case':<16} {'thr ratio med (min)':>20} {'p50 ratio':>10} {'p99 ratio':>10} "
           f"{'agent us/req':>13} {'bpf ns/req':>11} {'RSS MB':>7} {'traced':>8}  drops")
     for r in results:
         ratios = [x["on"]["rps"] / x["off"]["rps"] for x in r["rows"]]
@@ -245,21 +245,21 @@ def print_table(results, conns_result, floors, bystander):
         for x in r["rows"]:
             for k, v in x["lost"].items():
                 lost[k] = lost.get(k, 0) + v
-        print(f"{r['name']:<14} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
+        print(f"{r['name']:<16} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
               f"{p50:>10.3f} {p99:>10.3f} {cpu:>13.2f} {r['bpf_ns']:>11.0f} {rss:>7.1f} "
               f"{100 * traced:>7.2f}%  {lost or 0}")
     for floor in floors:
         ratios = [x["on"]["rps"] / x["off"]["rps"] for x in floor["rows"]]
         p50 = statistics.median(x["on"]["p50"] / x["off"]["p50"] for x in floor["rows"])
         p99 = statistics.median(x["on"]["p99"] / x["off"]["p99"] for x in floor["rows"])
-        print(f"{floor['name']:<14} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
+        print(f"{floor['name']:<16} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
               f"{p50:>10.3f} {p99:>10.3f}   nginx-static, empty programs on that path's hooks, "
               "no agent")
     for path, ratios in bystander.items():
-        print(f"{'dd-bystander':<14} {statistics.median(ratios):>11.3f} ({min(ratios):.3f})"
+        print(f"{'dd-bystander':<16} {statistics.median(ratios):>11.3f} ({min(ratios):.3f})"
               f"   a process with no network I/O, the agent on --hooks {path}")
     rss, hwm, lost = conns_result
-    print(f"{'conns-1000':<14} agent RSS with 1,000 open keep-alive connections: {rss:.1f} MB "
+    print(f"{'conns-1000':<16} agent RSS with 1,000 open keep-alive connections: {rss:.1f} MB "
           f"(peak {hwm:.1f} MB), drops {lost or 0}")
     print()
     for r in results + floors:
