@@ -134,8 +134,10 @@ static __always_inline struct sk_conn *sk_conn_adopt(struct sock *sk, __u32 tgid
 }
 
 /* A connection accept() will return or connect() made: its first bytes show its first
- * message, so one event classifies it. */
-static __always_inline struct sk_conn *sk_conn_new(struct sock *sk, __u8 role, __u32 tgid, int fd)
+ * message, so one event classifies it. flags: BPF_NOEXIST keeps what is there (a TCP Fast Open
+ * child, read before it was established). */
+static __always_inline struct sk_conn *sk_conn_new(struct sock *sk, __u8 role, __u32 tgid, int fd,
+						   __u64 flags)
 {
 	__u64 key = (__u64)sk;
 	struct sk_conn init = {};
@@ -147,8 +149,9 @@ static __always_inline struct sk_conn *sk_conn_new(struct sock *sk, __u8 role, _
 	sock_tuple(sk, &init.cs.tuple);
 	init.tgid = tgid;
 	init.fd = fd;
-	if (bpf_map_update_elem(&sk_conns, &key, &init, BPF_ANY)) {
-		count_drop(ZT_DROP_CONN_MAP_FULL);
+	if (bpf_map_update_elem(&sk_conns, &key, &init, flags)) {
+		if (flags != BPF_NOEXIST)
+			count_drop(ZT_DROP_CONN_MAP_FULL);
 		return NULL;
 	}
 	return bpf_map_lookup_elem(&sk_conns, &key);
