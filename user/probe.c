@@ -74,13 +74,14 @@ static bool tracing_events_present(void)
 	return exists(TRACEFS "/events/syscalls") || exists(DEBUGFS_TRACING "/events/syscalls");
 }
 
-/* The socket path's hooks are BTF tracepoints: the kernel's types say whether they exist. */
-static bool has_socket_tracepoints(const char *btf_path)
+/* The socket path's hooks are BTF tracepoints: the kernel's own types say whether they exist,
+ * and without them (--btf) the kernel cannot attach such programs at all. */
+static bool has_socket_tracepoints(void)
 {
 	static const char *const names[] = {"btf_trace_sock_recv_length",
 					    "btf_trace_tcp_sendmsg_locked",
 					    "btf_trace_inet_sock_set_state", "btf_trace_tcp_destroy_sock"};
-	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	struct btf *btf = btf__load_vmlinux_btf();
 	bool all = btf != NULL;
 
 	for (size_t i = 0; all && i < sizeof(names) / sizeof(names[0]); i++)
@@ -142,7 +143,7 @@ int probe__check_host(struct features *f, const char *btf_path)
 	f->tracefs = true;
 	f->syscall_tracepoints = exists(TRACEFS "/events/syscalls/sys_enter_write") ||
 				 exists(DEBUGFS_TRACING "/events/syscalls/sys_enter_write");
-	f->socket_tracepoints = has_socket_tracepoints(btf_path);
+	f->socket_tracepoints = f->btf && has_socket_tracepoints();
 	f->kprobes = exists(TRACEFS "/kprobe_events") || exists(DEBUGFS_TRACING "/kprobe_events");
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
 	if (!f->ringbuf) {
