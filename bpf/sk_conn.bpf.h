@@ -12,16 +12,16 @@
 /* The syscall being served, from its number in the user registers: its arguments say where
  * the bytes are in user memory. Only x86-64 is built (vmlinux/x86). */
 #if defined(__TARGET_ARCH_x86)
-#define ZT_NR_READ     0
-#define ZT_NR_WRITE    1
-#define ZT_NR_READV    19
-#define ZT_NR_WRITEV   20
-#define ZT_NR_SENDFILE 40
-#define ZT_NR_CONNECT  42
-#define ZT_NR_SENDTO   44
-#define ZT_NR_RECVFROM 45
-#define ZT_NR_SENDMSG  46
-#define ZT_NR_RECVMSG  47
+#define ZT_NR_READ	 0
+#define ZT_NR_WRITE	 1
+#define ZT_NR_READV	 19
+#define ZT_NR_WRITEV	 20
+#define ZT_NR_SENDFILE	 40
+#define ZT_NR_CONNECT	 42
+#define ZT_NR_SENDTO	 44
+#define ZT_NR_RECVFROM	 45
+#define ZT_NR_SENDMSG	 46
+#define ZT_NR_RECVMSG	 47
 #define SYSCALL_NR(regs) ((regs)->orig_ax)
 #else
 #error "socktrace: syscall numbers are only defined for x86-64"
@@ -52,7 +52,7 @@ struct {
 /* Where a read or write syscall keeps its bytes. */
 struct syscall_buf {
 	int fd;
-	__u64 buf;	/* buffer, or iovec array when iovcnt */
+	__u64 buf; /* buffer, or iovec array when iovcnt */
 	__u32 iovcnt;
 	bool payload; /* false: the bytes are not in user memory (sendfile) or not known */
 };

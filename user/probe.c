@@ -78,9 +78,9 @@ static bool tracing_events_present(void)
  * and without them (--btf) the kernel cannot attach such programs at all. */
 static bool has_socket_tracepoints(void)
 {
-	static const char *const names[] = {"btf_trace_sock_recv_length",
-					    "btf_trace_tcp_sendmsg_locked",
-					    "btf_trace_inet_sock_set_state", "btf_trace_tcp_destroy_sock"};
+	static const char *const names[] = {
+	    "btf_trace_sock_recv_length", "btf_trace_tcp_sendmsg_locked",
+	    "btf_trace_inet_sock_set_state", "btf_trace_tcp_destroy_sock"};
 	struct btf *btf = btf__load_vmlinux_btf();
 	bool all = btf != NULL;
 
@@ -190,9 +190,10 @@ static int choose_path(const struct probe_opts *o, const struct features *f,
 		return 0;
 	case HOOKS_AUTO:
 		if (f->socket_tracepoints) {
-			/* no syscall hook at all: every syscall of the node stays on the fast path */
+			/* no syscall hook: the node's syscalls all stay on the fast path */
 			*path = PATH_SOCKET;
-			pr_info("capture path: socket tracepoints (auto: the cheapest, on this kernel)");
+			pr_info("capture path: socket tracepoints (auto: the cheapest, on this "
+				"kernel)");
 			return 0;
 		}
 		if (!f->syscall_tracepoints && !f->kprobes) {

@@ -10,8 +10,8 @@
 #include "events.h"
 
 struct features {
-	bool btf;     /* /sys/kernel/btf/vmlinux */
-	bool tracefs; /* tracing events reachable (mounted, or mounted by us) */
+	bool btf;		 /* /sys/kernel/btf/vmlinux */
+	bool tracefs;		 /* tracing events reachable (mounted, or mounted by us) */
 	bool socket_tracepoints; /* sock_recv_length, tcp_sendmsg_locked, ... (6.16+) */
 	bool syscall_tracepoints;
 	bool kprobes;
