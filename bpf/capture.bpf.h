@@ -70,6 +70,23 @@ static __always_inline void fill_header(struct zt_event_header *h, __u16 type, _
 	h->ts = bpf_ktime_get_ns();
 }
 
+/* Ship a connection's open or close. pid_tgid: whom the header names (a close seen outside
+ * the owner's context has no thread). */
+static __always_inline void emit_conn_event(__u16 type, __u64 pid_tgid, int fd,
+					    const struct conn_state *cs)
+{
+	struct zt_conn_event ev = {};
+
+	fill_header(&ev.hdr, type, pid_tgid);
+	ev.hdr.len = sizeof(ev);
+	ev.conn.pid = pid_tgid >> 32;
+	ev.conn.fd = fd;
+	ev.conn.gen = cs->gen;
+	ev.role = cs->role;
+	ev.tuple = cs->tuple;
+	ringbuf_output(&ev, sizeof(ev));
+}
+
 /* Build and, if the connection is of interest, ship one data event. */
 static __always_inline void emit_data(struct scratch *s, struct conn_state *cs, __u64 pid_tgid,
 				      int fd, __u8 dir, __u64 seq, __u64 bytes, __u64 buf,
@@ -306,7 +323,6 @@ static __always_inline void handle_sendfile_exit(long ret)
 static __always_inline void handle_connect_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct zt_conn_event ev = {};
 	struct conn_state *cs;
 	int fd;
 
@@ -319,14 +335,7 @@ static __always_inline void handle_connect_exit(long ret)
 		return;
 	/* an event loop writes the first request when the connect completes, maybe while
 	 * handling another message: the agent needs to know who connected */
-	fill_header(&ev.hdr, ZT_EV_CONN_OPEN, pid_tgid);
-	ev.hdr.len = sizeof(ev);
-	ev.conn.pid = pid_tgid >> 32;
-	ev.conn.fd = fd;
-	ev.conn.gen = cs->gen;
-	ev.role = ZT_ROLE_CLIENT;
-	ev.tuple = cs->tuple;
-	ringbuf_output(&ev, sizeof(ev));
+	emit_conn_event(ZT_EV_CONN_OPEN, pid_tgid, fd, cs);
 }
 
 static __always_inline void handle_accept_exit(long ret)
@@ -343,19 +352,11 @@ static __always_inline void handle_close(int fd)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct conn_key key = {.tgid = pid_tgid >> 32, .fd = fd};
 	struct conn_state *cs = bpf_map_lookup_elem(&conns, &key);
-	struct zt_conn_event ev = {};
 
 	if (!cs)
 		return;
-	if (cs->proto == ZT_PROTO_HTTP1 || cs->proto == ZT_PROTO_HTTP2) {
-		fill_header(&ev.hdr, ZT_EV_CONN_CLOSE, pid_tgid);
-		ev.hdr.len = sizeof(ev);
-		ev.conn.pid = key.tgid;
-		ev.conn.fd = fd;
-		ev.conn.gen = cs->gen;
-		ev.role = cs->role;
-		ringbuf_output(&ev, sizeof(ev));
-	}
+	if (cs->proto == ZT_PROTO_HTTP1 || cs->proto == ZT_PROTO_HTTP2)
+		emit_conn_event(ZT_EV_CONN_CLOSE, pid_tgid, fd, cs);
 	bpf_map_delete_elem(&conns, &key);
 }
 

@@ -31,6 +31,7 @@
 #define ZT_TCP_SYN_SENT	   2
 #define ZT_TCP_SYN_RECV	   3
 
+/* cs.file stays 0: the sock is the key, no fd is looked up per event */
 struct sk_conn {
 	struct conn_state cs;
 	__u32 tgid;	/* owner: the process using it through fd; 0 until seen in a syscall */
@@ -96,6 +97,33 @@ static __always_inline struct sk_conn *sk_conn_lookup(struct sock *sk, __u32 tgi
 }
 
 /*
+ * A sock seen for the first time, by connect(), accept()'s handshake, or a process already
+ * using it. A connection seen from its start shows its first message in its first bytes, so
+ * one event classifies it; one joined mid-stream gets a few (conn_get's rule). flags:
+ * BPF_NOEXIST keeps what is there (a TCP Fast Open child, read before it was established).
+ */
+static __always_inline struct sk_conn *sk_conn_new(struct sock *sk, __u8 role, __u32 tgid, int fd,
+						   __u64 flags)
+{
+	__u64 key = (__u64)sk;
+	struct sk_conn init = {};
+
+	init.cs.gen = bpf_ktime_get_ns();
+	init.cs.sk = key;
+	init.cs.role = role;
+	init.cs.tries = role == ZT_ROLE_UNKNOWN ? ZT_MIDSTREAM_TRIES : 1;
+	sock_tuple(sk, &init.cs.tuple);
+	init.tgid = tgid;
+	init.fd = fd;
+	if (bpf_map_update_elem(&sk_conns, &key, &init, flags)) {
+		if (flags != BPF_NOEXIST)
+			count_drop(ZT_DROP_CONN_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&sk_conns, &key);
+}
+
+/*
  * Otherwise the fd the syscall's registers name must be this very sock (one reached from a
  * kernel thread, or through io_uring, has none and is left alone): the current process owns it
  * from now on — a new connection to the agent unless it was unowned (accepted, not used yet),
@@ -106,55 +134,16 @@ static __always_inline struct sk_conn *sk_conn_adopt(struct sock *sk, __u32 tgid
 	__u64 key = (__u64)sk;
 	struct sk_conn *sc = bpf_map_lookup_elem(&sk_conns, &key);
 	struct file *file = fd_to_file(fd);
-	struct sk_conn init = {};
 
 	if (!file || file_to_tcp_sock(file) != sk)
 		return NULL;
-	if (sc) {
-		if (sc->tgid)
-			sc->cs.gen = bpf_ktime_get_ns();
-		sc->tgid = tgid;
-		sc->fd = fd;
-		sc->cs.file = (__u64)file;
-		return sc;
-	}
-	init.cs.gen = bpf_ktime_get_ns();
-	init.cs.file = (__u64)file;
-	init.cs.sk = key;
-	init.cs.role = ZT_ROLE_UNKNOWN;
-	init.cs.tries = ZT_MIDSTREAM_TRIES;
-	sock_tuple(sk, &init.cs.tuple);
-	init.tgid = tgid;
-	init.fd = fd;
-	if (bpf_map_update_elem(&sk_conns, &key, &init, BPF_ANY)) {
-		count_drop(ZT_DROP_CONN_MAP_FULL);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&sk_conns, &key);
-}
-
-/* A connection accept() will return or connect() made: its first bytes show its first
- * message, so one event classifies it. flags: BPF_NOEXIST keeps what is there (a TCP Fast Open
- * child, read before it was established). */
-static __always_inline struct sk_conn *sk_conn_new(struct sock *sk, __u8 role, __u32 tgid, int fd,
-						   __u64 flags)
-{
-	__u64 key = (__u64)sk;
-	struct sk_conn init = {};
-
-	init.cs.gen = bpf_ktime_get_ns();
-	init.cs.sk = key;
-	init.cs.role = role;
-	init.cs.tries = 1;
-	sock_tuple(sk, &init.cs.tuple);
-	init.tgid = tgid;
-	init.fd = fd;
-	if (bpf_map_update_elem(&sk_conns, &key, &init, flags)) {
-		if (flags != BPF_NOEXIST)
-			count_drop(ZT_DROP_CONN_MAP_FULL);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&sk_conns, &key);
+	if (!sc)
+		return sk_conn_new(sk, ZT_ROLE_UNKNOWN, tgid, fd, BPF_ANY);
+	if (sc->tgid)
+		sc->cs.gen = bpf_ktime_get_ns();
+	sc->tgid = tgid;
+	sc->fd = fd;
+	return sc;
 }
 
 #endif /* ZEROTRACE_SK_CONN_BPF_H */

@@ -139,7 +139,6 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sk_state, struct sock *sk, int oldstate, int newstate)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct zt_conn_event ev = {};
 	__u64 key = (__u64)sk;
 	struct syscall_buf b;
 	struct pt_regs *regs;
@@ -163,15 +162,8 @@ int BPF_PROG(sk_state, struct sock *sk, int oldstate, int newstate)
 	if (SYSCALL_NR(regs) != ZT_NR_CONNECT || !syscall_buf_of(regs, &b))
 		return 0;
 	sc = sk_conn_new(sk, ZT_ROLE_CLIENT, pid_tgid >> 32, b.fd, BPF_ANY);
-	if (!sc)
-		return 0;
-	fill_header(&ev.hdr, ZT_EV_CONN_OPEN, pid_tgid);
-	ev.hdr.len = sizeof(ev);
-	ev.conn.pid = pid_tgid >> 32;
-	ev.conn.fd = b.fd;
-	ev.conn.gen = sc->cs.gen;
-	ev.role = ZT_ROLE_CLIENT;
-	ringbuf_output(&ev, sizeof(ev));
+	if (sc)
+		emit_conn_event(ZT_EV_CONN_OPEN, pid_tgid, b.fd, &sc->cs);
 	return 0;
 }
 
@@ -181,22 +173,11 @@ int BPF_PROG(sk_destroy, struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 	struct sk_conn *sc = bpf_map_lookup_elem(&sk_conns, &key);
-	struct zt_conn_event ev = {};
 
 	if (!sc)
 		return 0;
-	if (sc->tgid && (sc->cs.proto == ZT_PROTO_HTTP1 || sc->cs.proto == ZT_PROTO_HTTP2)) {
-		ev.hdr.type = ZT_EV_CONN_CLOSE;
-		ev.hdr.len = sizeof(ev);
-		ev.hdr.pid = sc->tgid;
-		ev.hdr.ts = bpf_ktime_get_ns();
-		ev.conn.pid = sc->tgid;
-		ev.conn.fd = sc->fd;
-		ev.conn.gen = sc->cs.gen;
-		ev.role = sc->cs.role;
-		ev.tuple = sc->cs.tuple;
-		ringbuf_output(&ev, sizeof(ev));
-	}
+	if (sc->tgid && (sc->cs.proto == ZT_PROTO_HTTP1 || sc->cs.proto == ZT_PROTO_HTTP2))
+		emit_conn_event(ZT_EV_CONN_CLOSE, (__u64)sc->tgid << 32, sc->fd, &sc->cs);
 	bpf_map_delete_elem(&sk_conns, &key);
 	return 0;
 }
