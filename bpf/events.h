@@ -92,7 +92,7 @@ static inline __u32 zt_h2_ship_len(__u8 type, __u8 flags, __u32 len)
 enum zt_drop_reason {
 	ZT_DROP_RINGBUF_FULL = 0,    /* an event did not fit in the ring buffer */
 	ZT_DROP_PAYLOAD_TRUNCATED,   /* payload longer than capture_bytes: tail not shipped */
-	ZT_DROP_CONN_MAP_FULL,	     /* connection table full: connection not tracked */
+	ZT_DROP_CONN_MAP_FULL,	     /* connection table (socket path: sock storage) full */
 	ZT_DROP_PAYLOAD_READ_FAILED, /* user memory could not be read */
 	ZT_DROP_MAX,
 };

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Connection state of the socket-tracepoint path (socktrace.bpf.c), keyed by the struct sock
+ * Connection state of the socket-tracepoint path (socktrace.bpf.c), stored in the struct sock
  * itself: its hooks are handed the sock, so the fd → file → sock walk of the syscall paths is
- * needed once per connection and owner, not once per event.
+ * needed once per connection and owner, not once per event, and no hash lookup at all.
  */
 #ifndef ZEROTRACE_SK_CONN_BPF_H
 #define ZEROTRACE_SK_CONN_BPF_H
@@ -31,7 +31,7 @@
 #define ZT_TCP_SYN_SENT	   2
 #define ZT_TCP_SYN_RECV	   3
 
-/* cs.file stays 0: the sock is the key, no fd is looked up per event */
+/* cs.file stays 0: the sock holds it, no fd is looked up per event */
 struct sk_conn {
 	struct conn_state cs;
 	__u32 tgid;	/* owner: the process using it through fd; 0 until seen in a syscall */
@@ -41,12 +41,12 @@ struct sk_conn {
 	__u8 pad[3];
 };
 
-/* LRU like conns, for the same reason; an entry also goes when its sock is destroyed, before
- * the memory can hold another sock. Capacity set by the agent. */
+/* Kept in the sock itself: found from the pointer each hook is handed without hashing it, freed
+ * with the sock, and as many as there are socks, no table to fill up. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct sk_conn);
 } sk_conns SEC(".maps") __weak;
 
@@ -90,8 +90,7 @@ static __always_inline bool syscall_buf_of(struct pt_regs *regs, struct syscall_
  * lookup, the common case. */
 static __always_inline struct sk_conn *sk_conn_lookup(struct sock *sk, __u32 tgid)
 {
-	__u64 key = (__u64)sk;
-	struct sk_conn *sc = bpf_map_lookup_elem(&sk_conns, &key);
+	struct sk_conn *sc = bpf_sk_storage_get(&sk_conns, sk, NULL, 0);
 
 	return sc && sc->tgid == tgid ? sc : NULL;
 }
@@ -99,28 +98,30 @@ static __always_inline struct sk_conn *sk_conn_lookup(struct sock *sk, __u32 tgi
 /*
  * A sock seen for the first time, by connect(), accept()'s handshake, or a process already
  * using it. A connection seen from its start shows its first message in its first bytes, so
- * one event classifies it; one joined mid-stream gets a few (conn_get's rule). flags:
- * BPF_NOEXIST keeps what is there (a TCP Fast Open child, read before it was established).
+ * one event classifies it; one joined mid-stream gets a few (conn_get's rule). keep: what is
+ * there stays (a TCP Fast Open child, read before it was established).
  */
 static __always_inline struct sk_conn *sk_conn_new(struct sock *sk, __u8 role, __u32 tgid, int fd,
-						   __u64 flags)
+						   bool keep)
 {
-	__u64 key = (__u64)sk;
-	struct sk_conn init = {};
+	struct sk_conn *sc = bpf_sk_storage_get(&sk_conns, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 
-	init.cs.gen = bpf_ktime_get_ns();
-	init.cs.sk = key;
-	init.cs.role = role;
-	init.cs.tries = role == ZT_ROLE_UNKNOWN ? ZT_MIDSTREAM_TRIES : 1;
-	sock_tuple(sk, &init.cs.tuple);
-	init.tgid = tgid;
-	init.fd = fd;
-	if (bpf_map_update_elem(&sk_conns, &key, &init, flags)) {
-		if (flags != BPF_NOEXIST)
-			count_drop(ZT_DROP_CONN_MAP_FULL);
+	/* the sock's option memory (net.core.optmem_max) is full, or no memory at all */
+	if (!sc) {
+		count_drop(ZT_DROP_CONN_MAP_FULL);
 		return NULL;
 	}
-	return bpf_map_lookup_elem(&sk_conns, &key);
+	if (keep && sc->cs.gen)
+		return sc;
+	__builtin_memset(sc, 0, sizeof(*sc));
+	sc->cs.gen = bpf_ktime_get_ns();
+	sc->cs.sk = (__u64)sk;
+	sc->cs.role = role;
+	sc->cs.tries = role == ZT_ROLE_UNKNOWN ? ZT_MIDSTREAM_TRIES : 1;
+	sock_tuple(sk, &sc->cs.tuple);
+	sc->tgid = tgid;
+	sc->fd = fd;
+	return sc;
 }
 
 /*
@@ -131,14 +132,13 @@ static __always_inline struct sk_conn *sk_conn_new(struct sock *sk, __u8 role, _
  */
 static __always_inline struct sk_conn *sk_conn_adopt(struct sock *sk, __u32 tgid, int fd)
 {
-	__u64 key = (__u64)sk;
-	struct sk_conn *sc = bpf_map_lookup_elem(&sk_conns, &key);
+	struct sk_conn *sc = bpf_sk_storage_get(&sk_conns, sk, NULL, 0);
 	struct file *file = fd_to_file(fd);
 
 	if (!file || file_to_tcp_sock(file) != sk)
 		return NULL;
 	if (!sc)
-		return sk_conn_new(sk, ZT_ROLE_UNKNOWN, tgid, fd, BPF_ANY);
+		return sk_conn_new(sk, ZT_ROLE_UNKNOWN, tgid, fd, false);
 	if (sc->tgid)
 		sc->cs.gen = bpf_ktime_get_ns();
 	sc->tgid = tgid;

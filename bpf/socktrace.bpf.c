@@ -139,7 +139,6 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sk_state, struct sock *sk, int oldstate, int newstate)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 key = (__u64)sk;
 	struct syscall_buf b;
 	struct pt_regs *regs;
 	struct sk_conn *sc;
@@ -147,11 +146,11 @@ int BPF_PROG(sk_state, struct sock *sk, int oldstate, int newstate)
 	if (sk->sk_protocol != ZT_IPPROTO_TCP)
 		return 0;
 	if (newstate == ZT_TCP_ESTABLISHED && oldstate == ZT_TCP_SYN_RECV) {
-		sk_conn_new(sk, ZT_ROLE_SERVER, 0, -1, BPF_NOEXIST);
+		sk_conn_new(sk, ZT_ROLE_SERVER, 0, -1, true);
 		return 0;
 	}
 	if (newstate == ZT_TCP_ESTABLISHED && oldstate == ZT_TCP_SYN_SENT) {
-		sc = bpf_map_lookup_elem(&sk_conns, &key);
+		sc = bpf_sk_storage_get(&sk_conns, sk, NULL, 0);
 		if (sc)
 			sock_tuple(sk, &sc->cs.tuple);
 		return 0;
@@ -161,7 +160,7 @@ int BPF_PROG(sk_state, struct sock *sk, int oldstate, int newstate)
 	regs = syscall_regs();
 	if (SYSCALL_NR(regs) != ZT_NR_CONNECT || !syscall_buf_of(regs, &b))
 		return 0;
-	sc = sk_conn_new(sk, ZT_ROLE_CLIENT, pid_tgid >> 32, b.fd, BPF_ANY);
+	sc = sk_conn_new(sk, ZT_ROLE_CLIENT, pid_tgid >> 32, b.fd, false);
 	if (sc)
 		emit_conn_event(ZT_EV_CONN_OPEN, pid_tgid, b.fd, &sc->cs);
 	return 0;
@@ -171,13 +170,12 @@ int BPF_PROG(sk_state, struct sock *sk, int oldstate, int newstate)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(sk_destroy, struct sock *sk)
 {
-	__u64 key = (__u64)sk;
-	struct sk_conn *sc = bpf_map_lookup_elem(&sk_conns, &key);
+	struct sk_conn *sc = bpf_sk_storage_get(&sk_conns, sk, NULL, 0);
 
 	if (!sc)
 		return 0;
 	if (sc->tgid && (sc->cs.proto == ZT_PROTO_HTTP1 || sc->cs.proto == ZT_PROTO_HTTP2))
 		emit_conn_event(ZT_EV_CONN_CLOSE, (__u64)sc->tgid << 32, sc->fd, &sc->cs);
-	bpf_map_delete_elem(&sk_conns, &key);
+	bpf_sk_storage_delete(&sk_conns, sk);
 	return 0;
 }

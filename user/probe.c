@@ -276,9 +276,8 @@ struct probe *probe__new(const struct probe_opts *o, const struct features *f, e
 	ncpu = libbpf_num_possible_cpus();
 	p->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 16 / (ncpu > 0 ? ncpu : 64);
 	bpf_map__set_max_entries(p->skel->maps.events, o->ringbuf_bytes);
-	/* the connection table of the other paths' kind is not used: one entry, not max_conns */
+	/* the socket path keeps its state in each sock: this table is the other paths' */
 	bpf_map__set_max_entries(p->skel->maps.conns, path == PATH_SOCKET ? 1 : o->max_conns);
-	bpf_map__set_max_entries(p->skel->maps.sk_conns, path == PATH_SOCKET ? o->max_conns : 1);
 	err = zerotrace_bpf__load(p->skel);
 	if (err) {
 		pr_err("the kernel rejected the BPF programs (%s); the verifier log is above",
