@@ -10,6 +10,17 @@
 /* events a connection found mid-stream gets to show a message start */
 #define ZT_MIDSTREAM_TRIES 16
 
+/* A connection first seen now: its identity, its addresses, and how many events may classify
+ * it — one seen from accept/connect shows its first message in its first bytes. */
+static __always_inline void conn_state_init(struct conn_state *cs, struct sock *sk, __u8 role)
+{
+	cs->gen = bpf_ktime_get_ns();
+	cs->sk = (__u64)sk;
+	cs->role = role;
+	cs->tries = role == ZT_ROLE_UNKNOWN ? ZT_MIDSTREAM_TRIES : 1;
+	sock_tuple(sk, &cs->tuple);
+}
+
 /*
  * The connection behind (tgid, fd), created on first sight; NULL unless it is a TCP socket.
  * The fast path costs the fd → file walk and one lookup: while the fd names the same struct
@@ -36,13 +47,8 @@ static __always_inline struct conn_state *conn_get(__u32 tgid, int fd, __u8 role
 			bpf_map_delete_elem(&conns, &key);
 		return NULL;
 	}
-	init.gen = bpf_ktime_get_ns();
+	conn_state_init(&init, sk, role);
 	init.file = (__u64)file;
-	init.sk = (__u64)sk;
-	init.role = role;
-	/* a connection seen from accept/connect shows its first message in its first bytes */
-	init.tries = role == ZT_ROLE_UNKNOWN ? ZT_MIDSTREAM_TRIES : 1;
-	sock_tuple(sk, &init.tuple);
 	if (bpf_map_update_elem(&conns, &key, &init, BPF_ANY)) {
 		count_drop(ZT_DROP_CONN_MAP_FULL);
 		return NULL;

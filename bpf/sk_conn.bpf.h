@@ -98,7 +98,7 @@ static __always_inline struct sk_conn *sk_conn_lookup(struct sock *sk, __u32 tgi
 /*
  * A sock seen for the first time, by connect(), accept()'s handshake, or a process already
  * using it. A connection seen from its start shows its first message in its first bytes, so
- * one event classifies it; one joined mid-stream gets a few (conn_get's rule). keep: what is
+ * one event classifies it; one joined mid-stream gets a few (conn_state_init). keep: what is
  * there stays (a TCP Fast Open child, read before it was established).
  */
 static __always_inline struct sk_conn *sk_conn_new(struct sock *sk, __u8 role, __u32 tgid, int fd,
@@ -114,11 +114,7 @@ static __always_inline struct sk_conn *sk_conn_new(struct sock *sk, __u8 role, _
 	if (keep && sc->cs.gen)
 		return sc;
 	__builtin_memset(sc, 0, sizeof(*sc));
-	sc->cs.gen = bpf_ktime_get_ns();
-	sc->cs.sk = (__u64)sk;
-	sc->cs.role = role;
-	sc->cs.tries = role == ZT_ROLE_UNKNOWN ? ZT_MIDSTREAM_TRIES : 1;
-	sock_tuple(sk, &sc->cs.tuple);
+	conn_state_init(&sc->cs, sk, role);
 	sc->tgid = tgid;
 	sc->fd = fd;
 	return sc;
