@@ -41,8 +41,19 @@ static struct http1_str host_only(struct http1_str h)
 	return (struct http1_str){h.p, colon ? (size_t)(colon - h.p) : h.len};
 }
 
+static void finish(struct conn *c, struct pending *p, uint64_t ts, bool incomplete);
+
+/* Requests one connection may have waiting for a response. Pipelining never goes this deep;
+ * a response that went by unseen (inside bytes the capture never had) must not keep every
+ * later request waiting, in memory, until the connection closes. */
+#define HTTP1_MAX_PENDING 256
+
 static void push_pending(struct conn *c, struct pending *p)
 {
+	if (c->npending >= HTTP1_MAX_PENDING) {
+		c->tracer->stats.http1_requests_evicted++;
+		finish(c, c->pend_head, c->last_ts, true);
+	}
 	p->next = NULL;
 	if (c->pend_tail)
 		c->pend_tail->next = p;

@@ -20,7 +20,8 @@ bool agent__any_loss(struct agent *a)
 	return drops[ZT_DROP_RINGBUF_FULL] || drops[ZT_DROP_CONN_MAP_FULL] ||
 	       drops[ZT_DROP_PAYLOAD_READ_FAILED] || es.dropped_queue_full ||
 	       es.dropped_export_failed || a->tracer->stats.seq_gaps ||
-	       a->tracer->stats.conns_evicted || a->tracer->stats.h2_streams_evicted;
+	       a->tracer->stats.conns_evicted || a->tracer->stats.h2_streams_evicted ||
+	       a->tracer->stats.http1_requests_evicted;
 }
 
 void agent__log_stats(struct agent *a, bool final)
@@ -40,7 +41,8 @@ void agent__log_stats(struct agent *a, bool final)
 			      (unsigned long long)drops[r]);
 	pr_info("%s: events=%llu spans=%llu incomplete=%llu exported=%llu queue_dropped=%llu "
 		"export_failed=%llu export_errors=%llu unmatched_responses=%llu seq_gaps=%llu "
-		"conns_evicted=%llu h2_streams_evicted=%llu bad_events=%llu not_selected=%llu "
+		"conns_evicted=%llu h2_streams_evicted=%llu http1_requests_evicted=%llu "
+		"bad_events=%llu not_selected=%llu "
 		"no_process=%llu kernel_drops:%s",
 		final ? "final stats" : "stats", (unsigned long long)ts->events,
 		(unsigned long long)ts->spans_finished, (unsigned long long)ts->spans_incomplete,
@@ -48,8 +50,8 @@ void agent__log_stats(struct agent *a, bool final)
 		(unsigned long long)es.dropped_export_failed, (unsigned long long)es.export_errors,
 		(unsigned long long)ts->unmatched_responses, (unsigned long long)ts->seq_gaps,
 		(unsigned long long)ts->conns_evicted, (unsigned long long)ts->h2_streams_evicted,
-		(unsigned long long)ts->bad_events, (unsigned long long)ts->filtered_events,
-		(unsigned long long)ts->no_process, kbuf);
+		(unsigned long long)ts->http1_requests_evicted, (unsigned long long)ts->bad_events,
+		(unsigned long long)ts->filtered_events, (unsigned long long)ts->no_process, kbuf);
 	pr_info("%s: joined_same_node=%llu joined_nat=%llu joined_traceparent=%llu "
 		"joined_thread=%llu joined_connect=%llu joined_held=%llu client_adopted=%llu "
 		"client_unjoined=%llu server_local_unjoined=%llu context_resets=%llu",
@@ -136,6 +138,9 @@ void agent__prometheus(void *agent, FILE *out)
 	counter(out, "zerotrace_http2_streams_evicted_total",
 		"HTTP/2 streams ended early: their connection had too many open.",
 		ts->h2_streams_evicted);
+	counter(out, "zerotrace_http1_requests_evicted_total",
+		"HTTP/1 requests ended early: their connection had too many waiting.",
+		ts->http1_requests_evicted);
 	counter(out, "zerotrace_requests_not_selected_total",
 		"Requests left out by --port/--exe/cgroup selection.", ts->filtered_events);
 	counter(out, "zerotrace_requests_without_process_total",

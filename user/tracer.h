@@ -18,13 +18,14 @@ struct tracer_stats {
 	uint64_t bad_events; /* records shorter than they claim: ABI mismatch */
 	uint64_t spans_started;
 	uint64_t spans_finished;
-	uint64_t spans_incomplete;    /* exported with zerotrace.incomplete=true */
-	uint64_t unmatched_responses; /* responses with no request seen: not exported */
-	uint64_t seq_gaps;	      /* bytes missing between two events of a connection */
-	uint64_t conns_evicted;	      /* connection table full: oldest dropped */
-	uint64_t filtered_events;     /* not selected by --port/--exe */
-	uint64_t no_process;	      /* process vanished before it could be identified */
-	uint64_t h2_streams_evicted;  /* HTTP/2 connection with too many open streams */
+	uint64_t spans_incomplete;	 /* exported with zerotrace.incomplete=true */
+	uint64_t unmatched_responses;	 /* responses with no request seen: not exported */
+	uint64_t seq_gaps;		 /* bytes missing between two events of a connection */
+	uint64_t conns_evicted;		 /* connection table full: oldest dropped */
+	uint64_t filtered_events;	 /* not selected by --port/--exe */
+	uint64_t no_process;		 /* process vanished before it could be identified */
+	uint64_t h2_streams_evicted;	 /* HTTP/2 connection with too many open streams */
+	uint64_t http1_requests_evicted; /* HTTP/1 connection with too many waiting requests */
 };
 
 /* Where finished spans go; takes ownership. */

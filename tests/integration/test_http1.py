@@ -6,7 +6,7 @@ import random
 import string
 import subprocess
 
-from harness import APPS, free_port, nginx_server, py_server
+from harness import APPS, OTLP_HTTP, free_port, nginx_server, py_server
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
@@ -284,3 +284,31 @@ def test_large_writes_keep_the_stream(otlp_agent, jaeger, procs, nonce):
     # the client read the 4 MiB in 64 pieces 2 ms apart: its span lasts to the last one
     big = [c for c in clients.values() if c["tagmap"]["url.path"].endswith("/4194304")]
     assert len(big) == 1 and big[0]["duration"] > 100_000
+
+
+def test_heads_longer_than_the_capture(agent_factory, jaeger, procs, nonce, tmp_path):
+    """--capture-bytes 64: curl's ~90-byte request heads and nginx's ~240-byte response heads
+    are cut. Every request still gets its span from the lines before the cut, joined to its
+    client, and ends at its response's status line, incomplete."""
+    agent = agent_factory("--capture-bytes", "64",
+                          env_extra={"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_HTTP})
+    port = free_port()
+    nginx_server(procs, tmp_path, port, nonce)
+    curl = ["curl", "-sS"]  # one curl: one keep-alive connection for all twenty
+    for _ in range(10):
+        for path in ("/index.html", "/nope.html"):
+            curl += ["-o", "/dev/null", f"http://127.0.0.1:{port}{nonce}{path}"]
+    subprocess.run(curl, check=True, timeout=60)
+    assert agent.stop() == 0
+    assert " http1_requests_evicted=0 " in agent.stderr()
+
+    match = lambda s: s["tagmap"].get("url.path", "").startswith(nonce)
+    spans = jaeger.wait_spans("nginx", 20, match)
+    assert collections.Counter((s["operationName"], s["tagmap"]["http.response.status_code"])
+                               for s in spans) == {(f"GET {nonce}/index.html", 200): 10,
+                                                   (f"GET {nonce}/nope.html", 404): 10}
+    assert all(s["tagmap"]["zerotrace.incomplete"] is True for s in spans)
+    assert all(s["tagmap"]["server.address"] == "127.0.0.1" for s in spans)
+    clients = {s["spanID"]: s for s in jaeger.wait_spans("curl", 20, match)}
+    assert len(clients) == 20
+    assert all(parent_of(s) in clients for s in spans)

@@ -63,10 +63,11 @@ static inline struct zt_tuple make_tuple(const char *local, uint16_t lport, cons
 	return t;
 }
 
-/* One data event: `payload` moved by (pid, tid) on (pid, fd, gen), first byte at seq. */
-static inline int replay_data(struct tracer *t, uint32_t pid, uint32_t tid, int fd, uint64_t gen,
-			      const struct zt_tuple *tuple, uint8_t dir, uint32_t seq, uint64_t ts,
-			      const char *payload)
+/* One data event: `total` bytes moved by (pid, tid) on (pid, fd, gen), first byte at seq, of
+ * which the capture kept `payload`. */
+static inline int replay_data_cut(struct tracer *t, uint32_t pid, uint32_t tid, int fd,
+				  uint64_t gen, const struct zt_tuple *tuple, uint8_t dir,
+				  uint32_t seq, uint64_t ts, const char *payload, size_t total)
 {
 	static uint8_t buf[sizeof(struct zt_data_event) + 8192];
 	struct zt_data_event *ev = (void *)buf;
@@ -83,12 +84,20 @@ static inline int replay_data(struct tracer *t, uint32_t pid, uint32_t tid, int 
 	ev->conn.gen = gen;
 	ev->tuple = *tuple;
 	ev->seq = seq;
-	ev->bytes = n;
+	ev->bytes = total;
 	ev->captured = n;
 	ev->dir = dir;
 	ev->proto = ZT_PROTO_HTTP1;
 	memcpy(ev + 1, payload, n);
 	return tracer__handle(t, buf, sizeof(*ev) + n);
+}
+
+/* One data event whose bytes were all captured. */
+static inline int replay_data(struct tracer *t, uint32_t pid, uint32_t tid, int fd, uint64_t gen,
+			      const struct zt_tuple *tuple, uint8_t dir, uint32_t seq, uint64_t ts,
+			      const char *payload)
+{
+	return replay_data_cut(t, pid, tid, fd, gen, tuple, dir, seq, ts, payload, strlen(payload));
 }
 
 #endif

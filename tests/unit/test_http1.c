@@ -25,6 +25,8 @@ struct rec {
 	bool response_no_body; /* simulate "this answers a HEAD request" */
 };
 
+#define TP "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
 static void on_head(void *ctx, const struct http1_head *h, uint64_t ts, enum http1_body *body)
 {
 	struct rec *r = ctx;
@@ -268,23 +270,58 @@ static void test_truncated_capture(void **state)
 	http1_parser__free(&p);
 }
 
-/* a head cut off by the capture limit cannot be parsed: say so, then resynchronise */
+/* A head cut off by the capture limit: its complete lines are a head (the cut one is not
+ * taken for a whole header), then framing is lost until the next message starts an event. */
 static void test_truncated_head_then_resync(void **state)
 {
 	struct rec r = {};
 	struct http1_parser p;
-	const char *part = "GET /very/long HTTP/1.1\r\nCookie: ";
+	const char *part = "GET /very/long HTTP/1.1\r\ntraceparent: " TP "\r\nCookie: session=";
 
 	(void)state;
 	http1_parser__init(&p, &cb, &r);
 	http1_parser__feed(&p, (const uint8_t *)part, strlen(part), 9000, 1);
-	assert_int_equal(r.heads, 0);
+	assert_int_equal(r.heads, 1);
+	assert_string_equal(r.methods[0], "GET");
+	assert_string_equal(r.targets[0], "/very/long");
+	assert_string_equal(r.traceparent[0], TP);
+	assert_int_equal(r.head_ts[0], 1);
+	assert_int_equal(r.completes, 0);
 	assert_int_equal(r.losts, 1);
 	feed(&p, "tail of a body that is not a message", 2);
-	assert_int_equal(r.heads, 0);
-	feed(&p, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n", 3);
 	assert_int_equal(r.heads, 1);
-	assert_string_equal(r.targets[0], "/next");
+	feed(&p, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n", 3);
+	assert_int_equal(r.heads, 2);
+	assert_string_equal(r.targets[1], "/next");
+	/* cut inside the request line: nothing to read, framing lost all the same */
+	http1_parser__feed(&p, (const uint8_t *)"GET /a/very/long/p", 18, 9000, 4);
+	assert_int_equal(r.heads, 2);
+	assert_int_equal(r.losts, 2);
+	http1_parser__free(&p);
+}
+
+/* nginx's ~240-byte response head, 64 bytes captured, over two events: the status line is
+ * read, and the head carried over from the first event counts from there */
+static void test_cut_response_head(void **state)
+{
+	const char *nginx = "HTTP/1.1 404 Not Found\r\nServer: nginx/1.22.1\r\nDate: Sun, 22 Nov "
+			    "2026 15:00:00 GMT\r\nContent-Type: text/html\r\n";
+	struct rec r = {};
+	struct http1_parser p;
+
+	(void)state;
+	http1_parser__init(&p, &cb, &r);
+	http1_parser__feed(&p, (const uint8_t *)nginx, 16, 16, 7);
+	http1_parser__feed(&p, (const uint8_t *)nginx + 16, 48, 224, 8);
+	assert_int_equal(r.heads, 1);
+	assert_int_equal(r.statuses[0], 404);
+	assert_int_equal(r.head_ts[0], 7);
+	assert_int_equal(r.completes, 0);
+	assert_int_equal(r.losts, 1);
+	feed(&p, "HTTP/1.1 204 No Content\r\n\r\n", 9);
+	assert_int_equal(r.heads, 2);
+	assert_int_equal(r.statuses[1], 204);
+	assert_int_equal(r.completes, 1);
 	http1_parser__free(&p);
 }
 
@@ -335,6 +372,7 @@ int main(void)
 	    cmocka_unit_test(test_connection_close_delimited),
 	    cmocka_unit_test(test_truncated_capture),
 	    cmocka_unit_test(test_truncated_head_then_resync),
+	    cmocka_unit_test(test_cut_response_head),
 	    cmocka_unit_test(test_midstream_join_and_gap),
 	    cmocka_unit_test(test_rejects_garbage),
 	};

@@ -349,6 +349,32 @@ static int head_append(struct http1_parser *p, const uint8_t *d, size_t n)
 	return 0;
 }
 
+/*
+ * A head cut short — longer than the capture, or than HTTP1_MAX_HEAD — whose first bytes are
+ * carried in p->head: its complete lines (request or status line, the headers before the cut)
+ * still make a head, and a request its span, a response the answer to its request. Parsed as if
+ * it ended there; the caller then loses framing, since where it really ended and what body
+ * followed went by unseen.
+ */
+static void dispatch_cut_head(struct http1_parser *p)
+{
+	const char *lf = memrchr(p->head, '\n', p->head_len);
+	enum http1_body body = HTTP1_BODY_NONE;
+	struct http1_head h;
+	size_t len, head_len;
+
+	if (!lf)
+		return;
+	p->head_len = lf + 1 - p->head;
+	len = p->head_len;
+	if (head_append(p, (const uint8_t *)"\r\n", 2) ||
+	    http1_scan_head(p->head, len + 2, &h, &head_len))
+		return;
+	h.stream_pos = p->head_pos;
+	h.head_hash = http1_head_hash(p->head, len);
+	p->cb->on_head(p->ctx, &h, p->head_ts, &body);
+}
+
 /* Returns bytes consumed, or -1 when framing is lost. */
 static ssize_t consume_head(struct http1_parser *p, const uint8_t *d, size_t n, uint64_t ts)
 {
@@ -466,8 +492,10 @@ static void skip_uncaptured(struct http1_parser *p, uint64_t n, uint64_t ts)
 {
 	switch (p->state) {
 	case HTTP1_S_HEAD:
-		/* a head we cannot read, or the start of one */
+		/* a head we cannot read whole, or the start of one */
 		p->mid_message = p->mid_message || p->head_len;
+		if (p->head_len)
+			dispatch_cut_head(p);
 		lose(p);
 		return;
 	case HTTP1_S_BODY_LENGTH:
@@ -534,6 +562,9 @@ void http1_parser__feed(struct http1_parser *p, const uint8_t *data, size_t capt
 		case HTTP1_S_LOST: return;
 		}
 		if (used < 0) {
+			/* a head over HTTP1_MAX_HEAD: what fitted is worth reading */
+			if (p->state == HTTP1_S_HEAD && p->head_len == HTTP1_MAX_HEAD)
+				dispatch_cut_head(p);
 			lose(p);
 			return;
 		}
