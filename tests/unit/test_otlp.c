@@ -178,6 +178,7 @@ static void test_json_line(void **state)
 
 	(void)state;
 	s->status = SPAN_STATUS_UNSET;
+	span__set_str(s, "user_agent.original", "q\"b\\c\x01 end", 10);
 	assert_int_equal(otlp_json_write(&s, 1, NULL, "h", f), 0);
 	fclose(f);
 	assert_non_null(strstr(out, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":"
@@ -191,6 +192,9 @@ static void test_json_line(void **state)
 				    "\"endTimeUnixNano\":\"1700000000001234567\""));
 	assert_non_null(strstr(out, "{\"key\":\"http.response.status_code\",\"value\":"
 				    "{\"intValue\":\"503\"}}"));
+	/* quotes, backslashes and control characters escaped, the runs between them whole */
+	assert_non_null(strstr(out, "{\"key\":\"user_agent.original\",\"value\":"
+				    "{\"stringValue\":\"q\\\"b\\\\c\\u0001 end\"}}"));
 	assert_non_null(strstr(out, "\"status\":{}}]}]}]}\n"));
 	assert_int_equal(strchr(out, '\n') - out + 1, (long)len); /* one line */
 	free(out);

@@ -10,20 +10,28 @@
 #include "version.h"
 #include "span.h"
 
+/* The caller holds f's lock (otlp_json_write), and runs that need no escaping go out whole: a
+ * locked stdio call per character was half the agent's CPU with this exporter (14 µs per
+ * nginx request under wrk, 7 without). */
 static void json_str(FILE *f, const char *s)
 {
-	fputc('"', f);
+	const char *run = s;
+
+	putc_unlocked('"', f);
 	for (; *s; s++) {
 		unsigned char c = *s;
 
+		if (c != '"' && c != '\\' && c >= 0x20)
+			continue;
+		fwrite_unlocked(run, 1, s - run, f);
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
 		else
-			fputc(c, f);
+			fprintf(f, "\\u%04x", c);
+		run = s + 1;
 	}
-	fputc('"', f);
+	fwrite_unlocked(run, 1, s - run, f);
+	putc_unlocked('"', f);
 }
 
 static void json_kv_str(FILE *f, const char *k, const char *v, bool comma)
@@ -98,6 +106,7 @@ int otlp_json_write(struct span **in, int n, const char *global_attrs, const cha
 		return -ENOMEM;
 	memcpy(spans, in, n * sizeof(*spans));
 	qsort(spans, n, sizeof(*spans), cmp_proc);
+	flockfile(f);
 	fputs("{\"resourceSpans\":[", f);
 	for (int i = 0; i < n; i++) {
 		if (i == 0 || spans[i]->proc != spans[i - 1]->proc) {
@@ -126,6 +135,7 @@ int otlp_json_write(struct span **in, int n, const char *global_attrs, const cha
 	if (n)
 		fputs("]}]}", f);
 	fputs("]}\n", f);
+	funlockfile(f);
 	free(spans);
 	return ferror(f) ? -EIO : 0;
 }
