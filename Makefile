@@ -113,7 +113,8 @@ $(BUILD)/bench/otlp_sink: tests/bench/otlp_sink.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -lmicrohttpd -o $@
 
-# empty programs on the agent's tracepoints: the floor make bench compares against
+# empty programs on the agent's hooks, and minimal capture on them: the floors make bench
+# compares against
 $(BUILD)/bench/floor.bpf.o: tests/bench/floor.bpf.c
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@

@@ -16,6 +16,11 @@ Cases:
                  agent (build/bench/floor): what attaching to them costs by itself, the floor
                  under any tracer that uses them. socket (the agent's path where the kernel has
                  it) and tracepoint (syscall tracepoints, the path before 6.16).
+  floor-capture  nginx-static with the least any tracer of request boundaries does on the
+                 socket path's read and send hooks instead of the agent: a timestamp, the
+                 first 64 bytes and a 96-byte ring record per socket read or write, read by a
+                 loop that only counts them. What capture itself costs on this machine,
+                 whatever the design behind it (no connection state, no parsing, no export).
   dd-bystander   a process with no network I/O (dd copying /dev/zero to /dev/null, 4 KiB a
                  time): what the agent costs the rest of the node, on its path and on the
                  syscall tracepoints.
@@ -180,12 +185,14 @@ def run_case(name, url, service, conns, pairs, seconds, sink_port, extra_on=None
     return {"name": name, "rows": rows, "bpf_ns": bpf_ns, "path": path}
 
 
-def run_floor_case(path, url, conns, pairs, seconds):
-    """Pairs as run_case's, with one path's empty programs attached instead of the agent."""
+def run_floor_case(mode, url, conns, pairs, seconds):
+    """Pairs as run_case's, with build/bench/floor attached instead of the agent: one path's
+    empty programs (mode socket or tracepoint), or minimal capture on the socket path's hooks
+    (mode capture), whose records read and lost per request are kept."""
     rows = []
     for _ in range(pairs):
         off = wrk(url, seconds, conns)
-        floor = subprocess.Popen([FLOOR, path], stdout=subprocess.PIPE, text=True)
+        floor = subprocess.Popen([FLOOR, mode], stdout=subprocess.PIPE, text=True)
         if floor.stdout.readline().strip() != "ready":
             floor.wait(timeout=10)
             raise RuntimeError("build/bench/floor did not attach its programs")
@@ -193,9 +200,16 @@ def run_floor_case(path, url, conns, pairs, seconds):
             on = wrk(url, seconds, conns)
         finally:
             floor.send_signal(signal.SIGTERM)
-            floor.wait(timeout=30)
-        rows.append({"off": off, "on": on})
-    return {"name": f"floor-{path}", "rows": rows}
+            tail = floor.communicate(timeout=30)[0]
+        row = {"off": off, "on": on}
+        if mode == "capture":
+            m = re.search(r"records (\d+) lost (\d+)", tail)
+            if not m:
+                raise RuntimeError(f"build/bench/floor capture did not report its records: {tail}")
+            row["records"] = int(m.group(1)) / max(on["requests"], 1)
+            row["lost"] = int(m.group(2))
+        rows.append(row)
+    return {"name": f"floor-{mode}", "rows": rows}
 
 
 def dd_rate(count):
@@ -252,9 +266,14 @@ def print_table(results, conns_result, floors, bystander):
         ratios = [x["on"]["rps"] / x["off"]["rps"] for x in floor["rows"]]
         p50 = statistics.median(x["on"]["p50"] / x["off"]["p50"] for x in floor["rows"])
         p99 = statistics.median(x["on"]["p99"] / x["off"]["p99"] for x in floor["rows"])
+        if "records" in floor["rows"][0]:
+            what = (f"nginx-static, no agent: a timestamp, 64 bytes and a 96-byte record per "
+                    f"socket read and write, {statistics.median(x['records'] for x in floor['rows']):.1f}"
+                    f" per request, {sum(x['lost'] for x in floor['rows'])} lost")
+        else:
+            what = "nginx-static, empty programs on that path's hooks, no agent"
         print(f"{floor['name']:<16} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
-              f"{p50:>10.3f} {p99:>10.3f}   nginx-static, empty programs on that path's hooks, "
-              "no agent")
+              f"{p50:>10.3f} {p99:>10.3f}   {what}")
     for path, ratios in bystander.items():
         print(f"{'dd-bystander':<16} {statistics.median(ratios):>11.3f} ({min(ratios):.3f})"
               f"   a process with no network I/O, the agent on --hooks {path}")
@@ -304,8 +323,11 @@ def main():
                                      sink_port)
         # the agent's own path, and the syscall tracepoints for comparison when that is another
         paths = [results[0]["path"]] + (["tracepoint"] if results[0]["path"] == "socket" else [])
-        floors = [run_floor_case(p, f"http://127.0.0.1:{nginx_port}/tiny.txt", 32, pairs,
-                                 seconds) for p in paths if p in ("socket", "tracepoint")]
+        # what capture itself costs, whatever the design: only where the socket hooks exist
+        modes = [p for p in paths if p in ("socket", "tracepoint")]
+        modes += ["capture"] if "socket" in modes else []
+        floors = [run_floor_case(m, f"http://127.0.0.1:{nginx_port}/tiny.txt", 32, pairs,
+                                 seconds) for m in modes]
         bystander = run_bystander(paths, pairs, sink_port)
         print_table(results, conns, floors, bystander)
     finally:
