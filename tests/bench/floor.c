@@ -110,8 +110,9 @@ int main(int argc, char **argv)
 		if (rb) {
 			ring_buffer__poll(rb, 10);
 			ring_buffer__consume(rb);
-		} else
+		} else {
 			pause();
+		}
 	}
 	if (rb) {
 		ring_buffer__consume(rb);
