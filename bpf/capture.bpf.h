@@ -70,9 +70,9 @@ static __always_inline void fill_header(struct zt_event_header *h, __u16 type, _
 	h->ts = bpf_ktime_get_ns();
 }
 
-/* Ship a connection's open or close. pid_tgid: whom the header names (a close seen outside
- * the owner's context has no thread). */
-static __always_inline void emit_conn_event(__u16 type, __u64 pid_tgid, int fd,
+/* Ship a connection's open, close or addresses. pid_tgid: whom the header names (a close seen
+ * outside the owner's context has no thread). */
+static __always_inline long emit_conn_event(__u16 type, __u64 pid_tgid, int fd,
 					    const struct conn_state *cs)
 {
 	struct zt_conn_event ev = {};
@@ -84,7 +84,20 @@ static __always_inline void emit_conn_event(__u16 type, __u64 pid_tgid, int fd,
 	ev.conn.gen = cs->gen;
 	ev.role = cs->role;
 	ev.tuple = cs->tuple;
-	ringbuf_output(&ev, sizeof(ev));
+	return ringbuf_output(&ev, sizeof(ev));
+}
+
+/* The addresses go ahead of a connection's first data event, in the same ring from the same
+ * CPU, so the agent has them first; again after the agent asked (tuple_epoch). Marked sent
+ * only once in the ring: a dropped one is retried with the next event. */
+static __always_inline void ship_conn_info(struct conn_state *cs, __u64 pid_tgid, int fd)
+{
+	__u32 want = tuple_epoch + 1;
+
+	if (cs->info_sent == want)
+		return;
+	if (!emit_conn_event(ZT_EV_CONN_INFO, pid_tgid, fd, cs))
+		cs->info_sent = want;
 }
 
 /* Build and, if the connection is of interest, ship one data event. */
@@ -99,19 +112,18 @@ static __always_inline void emit_data(struct scratch *s, struct conn_state *cs, 
 	ev->conn.pid = pid_tgid >> 32;
 	ev->conn.fd = fd;
 	ev->conn.gen = cs->gen;
-	ev->tuple = cs->tuple;
 	ev->seq = seq;
 	ev->bytes = bytes > 0xffffffffULL ? 0xffffffff : bytes;
 	ev->dir = dir;
 	ev->role = cs->role;
 	ev->flags = with_payload ? 0 : ZT_DATA_F_NO_PAYLOAD;
-	ev->pad = 0;
 	if (cs->proto != ZT_PROTO_HTTP2) {
 		ev->captured = with_payload ? copy_payload(s, buf, iovcnt, bytes) : 0;
 		if (!classify(cs, s->payload, ev->captured))
 			return;
 	}
 	ev->proto = cs->proto;
+	ship_conn_info(cs, pid_tgid, fd);
 	if (cs->proto == ZT_PROTO_HTTP2) {
 		/* frames, not a prefix: the walk starts over on the classifying event too */
 		ev->flags = ZT_DATA_F_SEGMENTS;

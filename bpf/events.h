@@ -25,6 +25,7 @@ enum zt_event_type {
 	ZT_EV_CONN_CLOSE = 3, /* close() of a connection the agent was shown */
 	ZT_EV_PROC_EXEC = 4,
 	ZT_EV_PROC_EXIT = 5,
+	ZT_EV_CONN_INFO = 6, /* a connection's addresses, before its first data event */
 };
 
 enum zt_direction {
@@ -121,21 +122,23 @@ struct zt_conn_id {
 	__u64 gen; /* unique per (pid, fd) lifetime: a reused fd is a new connection */
 };
 
+/* A data event names its connection by id only: the addresses come once per connection in a
+ * ZT_EV_CONN_INFO before its first data event (and again when the agent asks, tuple_epoch), not
+ * in every record, which would cost each read and write 40 more bytes of ring. Followed by
+ * `captured` payload bytes. */
 struct zt_data_event {
 	struct zt_event_header hdr;
 	struct zt_conn_id conn;
-	struct zt_tuple tuple;
-	__u64 seq;	/* TCP sequence number of the first byte (write_seq / copied_seq) */
+	__u32 seq;	/* TCP sequence number of the first byte (write_seq / copied_seq) */
 	__u32 bytes;	/* bytes the syscall moved (writes: requested at entry) */
 	__u32 captured; /* payload bytes that follow */
 	__u8 dir;	/* enum zt_direction */
 	__u8 role;	/* enum zt_role */
 	__u8 proto;	/* enum zt_proto */
 	__u8 flags;	/* ZT_DATA_F_* */
-	__u32 pad;
-	/* followed by `captured` payload bytes */
 };
 
+/* ZT_EV_CONN_OPEN, ZT_EV_CONN_CLOSE and ZT_EV_CONN_INFO */
 struct zt_conn_event {
 	struct zt_event_header hdr;
 	struct zt_conn_id conn;
@@ -158,7 +161,7 @@ struct zt_proc_event {
 _Static_assert(sizeof(struct zt_tuple) == 40, "zt_tuple ABI");
 _Static_assert(sizeof(struct zt_event_header) == 24, "zt_event_header ABI");
 _Static_assert(sizeof(struct zt_conn_id) == 16, "zt_conn_id ABI");
-_Static_assert(sizeof(struct zt_data_event) == 104, "zt_data_event ABI");
+_Static_assert(sizeof(struct zt_data_event) == 56, "zt_data_event ABI");
 _Static_assert(sizeof(struct zt_conn_event) == 88, "zt_conn_event ABI");
 _Static_assert(sizeof(struct zt_proc_event) == 168, "zt_proc_event ABI");
 _Static_assert(sizeof(struct zt_segment) == 8, "zt_segment ABI");

@@ -16,6 +16,11 @@ const volatile __u64 wakeup_bytes __weak = 0; /* 0: wake the reader on every eve
  * on reload without reloading the programs. */
 volatile bool filter_pids __weak;
 
+/* Raised by the agent when it meets a connection whose addresses it does not have (it evicted
+ * it, or the ring dropped its ZT_EV_CONN_INFO): every connection ships them again with its next
+ * data event. */
+volatile __u32 tuple_epoch __weak;
+
 /* Connection state per (tgid, fd). Written by every socket hook, read by them too; the agent
  * deletes entries of processes that exit (their fds close without close()). LRU so a leak can
  * never fill it; capacity set by the agent. */
@@ -43,7 +48,8 @@ struct conn_state {
 	__u8 role;	       /* enum zt_role */
 	__u8 proto;	       /* enum zt_proto */
 	__u8 tries;	       /* data events left to classify a connection joined mid-stream */
-	__u8 pad[5];
+	__u8 pad;
+	__u32 info_sent; /* tuple_epoch + 1 when the addresses were last shipped; 0: not yet */
 	struct h2_framing h2[2]; /* by enum zt_direction */
 };
 

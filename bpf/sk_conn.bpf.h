@@ -135,8 +135,10 @@ static __always_inline struct sk_conn *sk_conn_adopt(struct sock *sk, __u32 tgid
 		return NULL;
 	if (!sc)
 		return sk_conn_new(sk, ZT_ROLE_UNKNOWN, tgid, fd, false);
-	if (sc->tgid)
+	if (sc->tgid) {
 		sc->cs.gen = bpf_ktime_get_ns();
+		sc->cs.info_sent = 0; /* a new connection to the agent */
+	}
 	sc->tgid = tgid;
 	sc->fd = fd;
 	return sc;

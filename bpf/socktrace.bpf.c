@@ -151,8 +151,10 @@ int BPF_PROG(sk_state, struct sock *sk, int oldstate, int newstate)
 	}
 	if (newstate == ZT_TCP_ESTABLISHED && oldstate == ZT_TCP_SYN_SENT) {
 		sc = bpf_sk_storage_get(&sk_conns, sk, NULL, 0);
-		if (sc)
+		if (sc) {
 			sock_tuple(sk, &sc->cs.tuple);
+			sc->cs.info_sent = 0; /* data in the SYN (Fast Open) had no local port */
+		}
 		return 0;
 	}
 	if (newstate != ZT_TCP_SYN_SENT || !pid_is_watched(pid_tgid >> 32))

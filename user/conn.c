@@ -153,7 +153,8 @@ struct conn *conn_table__get(struct conn_table *ct, const struct zt_conn_id *id,
 	if (!c)
 		return NULL;
 	c->id = *id;
-	c->tuple = *tuple;
+	if (tuple)
+		conn__set_addrs(c, tuple);
 	c->role = role;
 	c->tracer = ct->tracer;
 	for (int d = 0; d < 2; d++) {
@@ -167,6 +168,15 @@ struct conn *conn_table__get(struct conn_table *ct, const struct zt_conn_id *id,
 	lru_push_front(ct, c);
 	ct->count++;
 	return c;
+}
+
+void conn__set_addrs(struct conn *c, const struct zt_tuple *tuple)
+{
+	if (c->has_addrs && !memcmp(&c->tuple, tuple, sizeof(*tuple)))
+		return;
+	c->tuple = *tuple;
+	c->has_addrs = true;
+	c->local_len = c->peer_len = 0; /* formatted again from these */
 }
 
 void conn_table__close_pid(struct conn_table *ct, uint32_t pid, uint64_t ts,

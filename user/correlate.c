@@ -138,6 +138,8 @@ static bool peer_is_local(const struct zt_tuple *t)
 {
 	uint8_t local[16], remote[16];
 
+	if (!t->family)
+		return false; /* addresses not shipped yet (conns_without_addrs) */
 	canon_addr(t->saddr, t->family, local);
 	canon_addr(t->daddr, t->family, remote);
 	if (!memcmp(local, remote, 16))

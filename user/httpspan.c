@@ -159,20 +159,23 @@ void httpspan__request_attrs(struct conn *c, struct span *s, const struct http1_
 	span__set_str(s, "network.protocol.version", version, strlen(version));
 	if (h->user_agent.len)
 		span__set_str(s, "user_agent.original", h->user_agent.p, h->user_agent.len);
+	if (s->kind == SPAN_KIND_SERVER)
+		span__set_str(s, "http.route", route, route_len);
+	if (host.len)
+		span__set_str(s, "server.address", host.p, host.len);
+	/* no addresses rather than 0.0.0.0:0 while the kernel has not shipped them
+	 * (conns_without_addrs) */
+	if (!c->has_addrs)
+		return;
 	span__set_str(s, "network.peer.address", c->peer_str, c->peer_len);
 	span__set_int(s, "network.peer.port", c->tuple.dport);
 	if (s->kind == SPAN_KIND_SERVER) {
-		span__set_str(s, "http.route", route, route_len);
-		if (host.len)
-			span__set_str(s, "server.address", host.p, host.len);
-		else
+		if (!host.len)
 			span__set_str(s, "server.address", c->local_str, c->local_len);
 		span__set_int(s, "server.port", c->tuple.sport);
 		span__set_str(s, "client.address", c->peer_str, c->peer_len);
 	} else {
-		if (host.len)
-			span__set_str(s, "server.address", host.p, host.len);
-		else
+		if (!host.len)
 			span__set_str(s, "server.address", c->peer_str, c->peer_len);
 		span__set_int(s, "server.port", c->tuple.dport);
 	}

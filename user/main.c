@@ -174,6 +174,8 @@ static int start(struct agent *a)
 		return -1;
 	a->tracer->forget = probe__forget_conn;
 	a->tracer->forget_ctx = a->probe;
+	a->tracer->resend_addrs = probe__resend_addrs;
+	a->tracer->resend_addrs_ctx = a->probe;
 	return 0;
 }
 

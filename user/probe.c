@@ -375,6 +375,14 @@ void probe__forget_conn(void *probe, uint32_t pid, int32_t fd)
 	bpf_map__delete_elem(p->skel->maps.conns, &key, sizeof(key), 0);
 }
 
+void probe__resend_addrs(void *probe)
+{
+	struct probe *p = probe;
+
+	/* read by every data event's program; a torn view only ships them once more */
+	__atomic_add_fetch(&p->skel->bss->tuple_epoch, 1, __ATOMIC_RELAXED);
+}
+
 const char *probe__path(const struct probe *p)
 {
 	return path_names[p->path];

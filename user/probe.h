@@ -41,6 +41,8 @@ struct probe *probe__new(const struct probe_opts *opts, const struct features *f
 int probe__poll(struct probe *p, int timeout_ms);
 void probe__drops(struct probe *p, uint64_t out[ZT_DROP_MAX]);
 void probe__forget_conn(void *probe, uint32_t pid, int32_t fd);
+/* Every connection ships its addresses again with its next data event. */
+void probe__resend_addrs(void *probe);
 /* Trace only these pids (n > 0) or every process (n == 0); takes effect at once. */
 void probe__set_pids(struct probe *p, const uint32_t *pids, int n);
 /* Per loaded program: run time and runs, counted while kernel.bpf_stats_enabled=1. */

@@ -21,7 +21,7 @@ bool agent__any_loss(struct agent *a)
 	       drops[ZT_DROP_PAYLOAD_READ_FAILED] || es.dropped_queue_full ||
 	       es.dropped_export_failed || a->tracer->stats.seq_gaps ||
 	       a->tracer->stats.conns_evicted || a->tracer->stats.h2_streams_evicted ||
-	       a->tracer->stats.http1_requests_evicted;
+	       a->tracer->stats.http1_requests_evicted || a->tracer->stats.conns_without_addrs;
 }
 
 void agent__log_stats(struct agent *a, bool final)
@@ -41,15 +41,16 @@ void agent__log_stats(struct agent *a, bool final)
 			      (unsigned long long)drops[r]);
 	pr_info("%s: events=%llu spans=%llu incomplete=%llu exported=%llu queue_dropped=%llu "
 		"export_failed=%llu export_errors=%llu unmatched_responses=%llu seq_gaps=%llu "
-		"conns_evicted=%llu h2_streams_evicted=%llu http1_requests_evicted=%llu "
-		"bad_events=%llu not_selected=%llu "
+		"conns_evicted=%llu conns_without_addrs=%llu h2_streams_evicted=%llu "
+		"http1_requests_evicted=%llu bad_events=%llu not_selected=%llu "
 		"no_process=%llu kernel_drops:%s",
 		final ? "final stats" : "stats", (unsigned long long)ts->events,
 		(unsigned long long)ts->spans_finished, (unsigned long long)ts->spans_incomplete,
 		(unsigned long long)es.exported, (unsigned long long)es.dropped_queue_full,
 		(unsigned long long)es.dropped_export_failed, (unsigned long long)es.export_errors,
 		(unsigned long long)ts->unmatched_responses, (unsigned long long)ts->seq_gaps,
-		(unsigned long long)ts->conns_evicted, (unsigned long long)ts->h2_streams_evicted,
+		(unsigned long long)ts->conns_evicted, (unsigned long long)ts->conns_without_addrs,
+		(unsigned long long)ts->h2_streams_evicted,
 		(unsigned long long)ts->http1_requests_evicted, (unsigned long long)ts->bad_events,
 		(unsigned long long)ts->filtered_events, (unsigned long long)ts->no_process, kbuf);
 	pr_info("%s: joined_same_node=%llu joined_nat=%llu joined_traceparent=%llu "
@@ -135,6 +136,10 @@ void agent__prometheus(void *agent, FILE *out)
 	      proc_table__size(a->tracer->procs));
 	counter(out, "zerotrace_unmatched_responses_total", "Responses with no request seen.",
 		ts->unmatched_responses);
+	counter(out, "zerotrace_connections_without_addresses_total",
+		"Connections whose data came before their addresses (evicted, or lost with a full "
+		"ring): their spans lack them until the kernel ships them again.",
+		ts->conns_without_addrs);
 	counter(out, "zerotrace_http2_streams_evicted_total",
 		"HTTP/2 streams ended early: their connection had too many open.",
 		ts->h2_streams_evicted);

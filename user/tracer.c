@@ -20,6 +20,14 @@ static int64_t clock_offset(void)
 	return ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000LL + (real.tv_nsec - mono.tv_nsec);
 }
 
+static uint64_t now_mono_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
+}
+
 struct tracer *tracer__new(const struct tracer_opts *opts)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
@@ -64,19 +72,32 @@ void tracer__emit(struct tracer *t, struct span *s)
 		span__free(s);
 }
 
+/* How often the kernel is asked for every connection's addresses at most: each ask costs one
+ * more record per live connection. */
+#define ADDRS_ASK_NS 100000000ull
+
+static void ask_addrs(struct tracer *t, uint64_t now)
+{
+	if (t->addrs_asked_ts && now - t->addrs_asked_ts < ADDRS_ASK_NS)
+		return;
+	t->addrs_asked_ts = now;
+	t->addrs_wanted = false;
+	if (t->resend_addrs)
+		t->resend_addrs(t->resend_addrs_ctx);
+}
+
 void tracer__tick(struct tracer *t)
 {
 	/* wall clock steps (NTP) must not skew span times for long */
 	t->mono_to_unix_ns = clock_offset();
 	correlator__expire(t->corr, false);
+	if (t->addrs_wanted)
+		ask_addrs(t, now_mono_ns());
 }
 
 void tracer__flush(struct tracer *t)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	conn_table__close_all(t->conns, (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec);
+	conn_table__close_all(t->conns, now_mono_ns());
 	correlator__expire(t->corr, true);
 }
 
@@ -86,10 +107,27 @@ static int handle_data(struct tracer *t, const struct zt_data_event *ev, size_t 
 
 	if (len < sizeof(*ev) || sizeof(*ev) + ev->captured > len)
 		return -EINVAL;
-	c = conn_table__get(t->conns, &ev->conn, &ev->tuple, ev->role);
+	c = conn_table__get(t->conns, &ev->conn, NULL, ev->role);
 	if (!c)
 		return -ENOMEM;
+	/* evicted here, or its ZT_EV_CONN_INFO lost with a full ring: its spans lack addresses
+	 * until the kernel ships them again */
+	if (!c->has_addrs && !c->last_ts) {
+		t->stats.conns_without_addrs++;
+		t->addrs_wanted = true;
+		ask_addrs(t, ev->hdr.ts);
+	}
 	conn__feed(c, ev, (const uint8_t *)(ev + 1));
+	return 0;
+}
+
+static int handle_info(struct tracer *t, const struct zt_conn_event *ev)
+{
+	struct conn *c = conn_table__get(t->conns, &ev->conn, &ev->tuple, ev->role);
+
+	if (!c)
+		return -ENOMEM;
+	conn__set_addrs(c, &ev->tuple);
 	return 0;
 }
 
@@ -128,6 +166,13 @@ int tracer__handle(struct tracer *t, const void *data, size_t len)
 			break;
 		}
 		handle_close(t, data);
+		break;
+	case ZT_EV_CONN_INFO:
+		if (len < sizeof(struct zt_conn_event)) {
+			err = -EINVAL;
+			break;
+		}
+		err = handle_info(t, data);
 		break;
 	case ZT_EV_PROC_EXEC: {
 		const struct zt_proc_event *pe = data;

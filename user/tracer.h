@@ -22,6 +22,7 @@ struct tracer_stats {
 	uint64_t unmatched_responses;	 /* responses with no request seen: not exported */
 	uint64_t seq_gaps;		 /* bytes missing between two events of a connection */
 	uint64_t conns_evicted;		 /* connection table full: oldest dropped */
+	uint64_t conns_without_addrs;	 /* data before the connection's addresses: asked again */
 	uint64_t filtered_events;	 /* not selected by --port/--exe */
 	uint64_t no_process;		 /* process vanished before it could be identified */
 	uint64_t h2_streams_evicted;	 /* HTTP/2 connection with too many open streams */
@@ -32,6 +33,8 @@ struct tracer_stats {
 typedef void (*span_sink_fn)(void *ctx, struct span *s);
 /* Tells the BPF side to forget a connection (its process exited). */
 typedef void (*conn_forget_fn)(void *ctx, uint32_t pid, int32_t fd);
+/* Asks the BPF side to ship every connection's addresses again (ZT_EV_CONN_INFO). */
+typedef void (*conn_addrs_fn)(void *ctx);
 
 struct tracer {
 	struct proc_table *procs;
@@ -42,6 +45,10 @@ struct tracer {
 	void *sink_ctx;
 	conn_forget_fn forget;
 	void *forget_ctx;
+	conn_addrs_fn resend_addrs;
+	void *resend_addrs_ctx;
+	uint64_t addrs_asked_ts; /* when resend_addrs was last called, monotonic ns */
+	bool addrs_wanted;	 /* a connection still needs its addresses */
 	int64_t mono_to_unix_ns; /* add to a BPF timestamp to get unix time */
 	struct tracer_stats stats;
 };

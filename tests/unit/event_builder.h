@@ -63,11 +63,30 @@ static inline struct zt_tuple make_tuple(const char *local, uint16_t lport, cons
 	return t;
 }
 
-/* One data event: `total` bytes moved by (pid, tid) on (pid, fd, gen), first byte at seq, of
- * which the capture kept `payload`. */
-static inline int replay_data_cut(struct tracer *t, uint32_t pid, uint32_t tid, int fd,
-				  uint64_t gen, const struct zt_tuple *tuple, uint8_t dir,
-				  uint32_t seq, uint64_t ts, const char *payload, size_t total)
+/* A connection's addresses, as the kernel ships them ahead of its first data event. */
+static inline int replay_conn_info(struct tracer *t, uint32_t pid, uint32_t tid, int fd,
+				   uint64_t gen, const struct zt_tuple *tuple, uint8_t role)
+{
+	struct zt_conn_event ev = {};
+
+	ev.hdr.type = ZT_EV_CONN_INFO;
+	ev.hdr.len = sizeof(ev);
+	ev.hdr.pid = pid;
+	ev.hdr.tid = tid;
+	ev.conn.pid = pid;
+	ev.conn.fd = fd;
+	ev.conn.gen = gen;
+	ev.tuple = *tuple;
+	ev.role = role;
+	return tracer__handle(t, &ev, sizeof(ev));
+}
+
+/* One data event as it comes when its connection's addresses were not shipped: `total` bytes
+ * moved by (pid, tid) on (pid, fd, gen), first byte at seq, of which the capture kept
+ * `payload`. */
+static inline int replay_data_only(struct tracer *t, uint32_t pid, uint32_t tid, int fd,
+				   uint64_t gen, uint8_t dir, uint32_t seq, uint64_t ts,
+				   const char *payload, size_t total)
 {
 	static uint8_t buf[sizeof(struct zt_data_event) + 8192];
 	struct zt_data_event *ev = (void *)buf;
@@ -82,7 +101,6 @@ static inline int replay_data_cut(struct tracer *t, uint32_t pid, uint32_t tid, 
 	ev->conn.pid = pid;
 	ev->conn.fd = fd;
 	ev->conn.gen = gen;
-	ev->tuple = *tuple;
 	ev->seq = seq;
 	ev->bytes = total;
 	ev->captured = n;
@@ -90,6 +108,16 @@ static inline int replay_data_cut(struct tracer *t, uint32_t pid, uint32_t tid, 
 	ev->proto = ZT_PROTO_HTTP1;
 	memcpy(ev + 1, payload, n);
 	return tracer__handle(t, buf, sizeof(*ev) + n);
+}
+
+/* The same after its connection's addresses, as the kernel ships them. */
+static inline int replay_data_cut(struct tracer *t, uint32_t pid, uint32_t tid, int fd,
+				  uint64_t gen, const struct zt_tuple *tuple, uint8_t dir,
+				  uint32_t seq, uint64_t ts, const char *payload, size_t total)
+{
+	int err = replay_conn_info(t, pid, tid, fd, gen, tuple, 0);
+
+	return err ?: replay_data_only(t, pid, tid, fd, gen, dir, seq, ts, payload, total);
 }
 
 /* One data event whose bytes were all captured. */

@@ -209,6 +209,7 @@ static void feed(struct tracer *t, const struct end *e, uint8_t dir, const struc
 	struct zt_data_event *ev = (void *)buf;
 	size_t n = segments_for(s, a, b, (uint8_t *)(ev + 1));
 
+	assert_int_equal(replay_conn_info(t, e->pid, e->pid, e->fd, 7, &e->tuple, e->role), 0);
 	memset(ev, 0, sizeof(*ev));
 	ev->hdr.type = ZT_EV_DATA;
 	ev->hdr.len = sizeof(*ev) + n;
@@ -216,7 +217,6 @@ static void feed(struct tracer *t, const struct end *e, uint8_t dir, const struc
 	ev->hdr.tid = e->pid;
 	ev->hdr.ts = now_ts += 1000;
 	ev->conn = (struct zt_conn_id){.pid = e->pid, .fd = e->fd, .gen = 7};
-	ev->tuple = e->tuple;
 	ev->seq = e->seq[dir] + (uint32_t)a;
 	ev->bytes = b - a;
 	ev->captured = n;

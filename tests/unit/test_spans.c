@@ -318,6 +318,53 @@ static void test_waiting_requests_bounded(void **state)
 	assert_false(f->out.spans[f->out.n - 1]->incomplete);
 }
 
+static void count_ask(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+/* Data whose connection's addresses never came (the agent evicted it, or a full ring dropped its
+ * ZT_EV_CONN_INFO): counted once, the kernel asked to ship them again, spans without addresses
+ * rather than wrong ones until they come, and with them after. */
+static void test_data_before_addresses(void **state)
+{
+	struct fixture *f = *state;
+	struct zt_tuple t = make_tuple("127.0.0.1", 8080, "127.0.0.1", 40000);
+	const char *req = "GET /a HTTP/1.1\r\nHost: shop\r\n\r\n";
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	int asked = 0;
+
+	f->t->resend_addrs = count_ask;
+	f->t->resend_addrs_ctx = &asked;
+	assert_int_equal(
+	    replay_data_only(f->t, getpid(), 11, 3, 3000, ZT_DIR_READ, 1000, 100, req, strlen(req)),
+	    0);
+	assert_int_equal(replay_data_only(f->t, getpid(), 11, 3, 3000, ZT_DIR_WRITE, 5000, 150,
+					  resp, strlen(resp)),
+			 0);
+	assert_int_equal(f->t->stats.conns_without_addrs, 1);
+	assert_int_equal(asked, 1);
+	assert_int_equal(f->out.n, 1);
+	assert_string_equal(attr_str(f->out.spans[0], "server.address"), "shop");
+	assert_null(attr_str(f->out.spans[0], "network.peer.address"));
+	assert_int_equal(attr_int(f->out.spans[0], "network.peer.port"), -1);
+
+	/* what the ask brings: the same connection's addresses, then its next request */
+	assert_int_equal(replay_conn_info(f->t, getpid(), 11, 3, 3000, &t, ZT_ROLE_SERVER), 0);
+	assert_int_equal(replay_data_only(f->t, getpid(), 11, 3, 3000, ZT_DIR_READ,
+					  1000 + strlen(req), 200, req, strlen(req)),
+			 0);
+	assert_int_equal(replay_data_only(f->t, getpid(), 11, 3, 3000, ZT_DIR_WRITE,
+					  5000 + strlen(resp), 250, resp, strlen(resp)),
+			 0);
+	assert_int_equal(f->out.n, 2);
+	assert_string_equal(attr_str(f->out.spans[1], "network.peer.address"), "127.0.0.1");
+	assert_int_equal(attr_int(f->out.spans[1], "network.peer.port"), 40000);
+	assert_int_equal(attr_int(f->out.spans[1], "server.port"), 8080);
+	assert_int_equal(f->t->stats.conns_without_addrs, 1);
+	assert_int_equal(asked, 1);
+}
+
 static void test_malformed_record_counted(void **state)
 {
 	struct fixture *f = *state;
@@ -338,6 +385,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_seq_overlap_is_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seq_gap_marks_incomplete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_ends_until_close_response, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_data_before_addresses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cut_heads_still_make_spans, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_waiting_requests_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_record_counted, setup, teardown),
