@@ -149,7 +149,7 @@ class AgentRun:
         drops = dict(re.findall(r"(\w+)=(\d+)", text.split("kernel_drops:")[-1].split("\n")[0]))
         stats = dict(re.findall(r"(\w+)=(\d+)", re.search(r"final stats: (.*)", text).group(1)))
         lost = {k: int(v) for k, v in drops.items() if k != "payload_truncated" and int(v)}
-        for k in ("queue_dropped", "export_failed", "seq_gaps", "conns_evicted"):
+        for k in ("queue_dropped", "export_failed", "seq_gaps", "conns_evicted", "conns_without_addrs"):
             if int(stats.get(k, 0)):
                 lost[k] = int(stats[k])
         return lost
