@@ -4,11 +4,17 @@ These tests need root (they load BPF programs); CI runs as root.
 """
 import os
 import random
+import shutil
 import string
 
 import pytest
 
-from harness import OTLP_HTTP, Agent, Jaeger, JaegerProcess, Procs
+from harness import AGENT_LOGS, OTLP_HTTP, Agent, Jaeger, JaegerProcess, Procs
+
+
+def pytest_sessionstart(session):
+    """Only this run's agent logs: a checkout that runs the tests often would pile them up."""
+    shutil.rmtree(AGENT_LOGS, ignore_errors=True)
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 AGENT = os.path.join(ROOT, "build", "zerotrace")
+# each agent's stderr, kept for a failed test's post-mortem; conftest clears it per session
+AGENT_LOGS = os.path.join(ROOT, "build", "agent-logs")
 JAEGER = os.environ.get("ZT_JAEGER", os.path.join(ROOT, "build", "tools", "jaeger"))
 APPS = os.path.join(os.path.dirname(__file__), "apps")
 GRPC_GO = os.path.join(ROOT, "build", "tools", "grpc_go")
@@ -97,7 +99,8 @@ class Jaeger:
 
 class Agent:
     def __init__(self, args, env):
-        self.log_path = os.path.join(ROOT, "build", f"agent-{os.getpid()}-{time.time_ns()}.log")
+        os.makedirs(AGENT_LOGS, exist_ok=True)
+        self.log_path = os.path.join(AGENT_LOGS, f"agent-{os.getpid()}-{time.time_ns()}.log")
         self.log = open(self.log_path, "w+")
         self.proc = subprocess.Popen([AGENT] + args, stdout=subprocess.PIPE,
                                      stderr=self.log, env=env, text=True)
