@@ -130,8 +130,7 @@ struct conn *conn_table__find(struct conn_table *ct, const struct zt_conn_id *id
 	return c;
 }
 
-struct conn *conn_table__get(struct conn_table *ct, const struct zt_conn_id *id,
-			     const struct zt_tuple *tuple, uint8_t role)
+struct conn *conn_table__get(struct conn_table *ct, const struct zt_conn_id *id, uint8_t role)
 {
 	struct conn *c = conn_table__find(ct, id);
 	uint32_t b;
@@ -153,8 +152,6 @@ struct conn *conn_table__get(struct conn_table *ct, const struct zt_conn_id *id,
 	if (!c)
 		return NULL;
 	c->id = *id;
-	if (tuple)
-		conn__set_addrs(c, tuple);
 	c->role = role;
 	c->tracer = ct->tracer;
 	for (int d = 0; d < 2; d++) {
@@ -172,10 +169,9 @@ struct conn *conn_table__get(struct conn_table *ct, const struct zt_conn_id *id,
 
 void conn__set_addrs(struct conn *c, const struct zt_tuple *tuple)
 {
-	if (c->has_addrs && !memcmp(&c->tuple, tuple, sizeof(*tuple)))
+	if (!memcmp(&c->tuple, tuple, sizeof(*tuple)))
 		return;
 	c->tuple = *tuple;
-	c->has_addrs = true;
 	c->local_len = c->peer_len = 0; /* formatted again from these */
 }
 

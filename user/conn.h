@@ -37,11 +37,10 @@ struct conn_dir {
 
 struct conn {
 	struct zt_conn_id id;
-	struct zt_tuple tuple;
-	bool has_addrs;	  /* tuple came from the kernel (ZT_EV_CONN_INFO) */
-	uint8_t role;	  /* enum zt_role, as the kernel saw it */
-	uint32_t cur_tid; /* thread of the event being parsed */
-	uint64_t last_ts; /* monotonic ns of the last event */
+	struct zt_tuple tuple; /* family 0 until ZT_EV_CONN_INFO brings it: conn__has_addrs */
+	uint8_t role;	       /* enum zt_role, as the kernel saw it */
+	uint32_t cur_tid;      /* thread of the event being parsed */
+	uint64_t last_ts;      /* monotonic ns of the last event */
 	struct conn_dir dir[2];
 	struct pending *pend_head, *pend_tail;
 	uint32_t npending;
@@ -62,11 +61,15 @@ struct conn_table;
 
 struct conn_table *conn_table__new(struct tracer *t, uint32_t capacity);
 void conn_table__free(struct conn_table *ct);
-/* Lookup, creating on first sight (evicting the least recently used when full); tuple NULL:
- * addresses not known yet. */
-struct conn *conn_table__get(struct conn_table *ct, const struct zt_conn_id *id,
-			     const struct zt_tuple *tuple, uint8_t role);
+/* Lookup, creating on first sight (evicting the least recently used when full), without
+ * addresses until conn__set_addrs. */
+struct conn *conn_table__get(struct conn_table *ct, const struct zt_conn_id *id, uint8_t role);
 void conn__set_addrs(struct conn *c, const struct zt_tuple *tuple);
+
+static inline bool conn__has_addrs(const struct conn *c)
+{
+	return c->tuple.family != 0;
+}
 struct conn *conn_table__find(struct conn_table *ct, const struct zt_conn_id *id);
 /* Connection closed: complete what close completes, finish the rest incomplete, free. */
 void conn_table__close(struct conn_table *ct, struct conn *c, uint64_t ts);

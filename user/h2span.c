@@ -221,7 +221,7 @@ static void start_stream(struct h2_conn *h, uint8_t dir, const struct h2_headers
 		conn__format_addrs(c);
 		span__set_name(s, "HTTP/2", 6);
 		span__set_str(s, "network.protocol.version", "2", 1);
-		if (c->has_addrs) {
+		if (conn__has_addrs(c)) {
 			span__set_str(s, "network.peer.address", c->peer_str, c->peer_len);
 			span__set_int(s, "network.peer.port", c->tuple.dport);
 		}

@@ -165,7 +165,7 @@ void httpspan__request_attrs(struct conn *c, struct span *s, const struct http1_
 		span__set_str(s, "server.address", host.p, host.len);
 	/* no addresses rather than 0.0.0.0:0 while the kernel has not shipped them
 	 * (conns_without_addrs) */
-	if (!c->has_addrs)
+	if (!conn__has_addrs(c))
 		return;
 	span__set_str(s, "network.peer.address", c->peer_str, c->peer_len);
 	span__set_int(s, "network.peer.port", c->tuple.dport);

@@ -107,12 +107,12 @@ static int handle_data(struct tracer *t, const struct zt_data_event *ev, size_t 
 
 	if (len < sizeof(*ev) || sizeof(*ev) + ev->captured > len)
 		return -EINVAL;
-	c = conn_table__get(t->conns, &ev->conn, NULL, ev->role);
+	c = conn_table__get(t->conns, &ev->conn, ev->role);
 	if (!c)
 		return -ENOMEM;
 	/* evicted here, or its ZT_EV_CONN_INFO lost with a full ring: its spans lack addresses
 	 * until the kernel ships them again */
-	if (!c->has_addrs && !c->last_ts) {
+	if (!conn__has_addrs(c) && !c->last_ts) {
 		t->stats.conns_without_addrs++;
 		t->addrs_wanted = true;
 		ask_addrs(t, ev->hdr.ts);
@@ -123,7 +123,7 @@ static int handle_data(struct tracer *t, const struct zt_data_event *ev, size_t 
 
 static int handle_info(struct tracer *t, const struct zt_conn_event *ev)
 {
-	struct conn *c = conn_table__get(t->conns, &ev->conn, &ev->tuple, ev->role);
+	struct conn *c = conn_table__get(t->conns, &ev->conn, ev->role);
 
 	if (!c)
 		return -ENOMEM;
