@@ -2,7 +2,8 @@
 
 Each case alternates runs without and with the agent (off, on, off, on, ...), same binary,
 same settings, the agent exporting OTLP/HTTP protobuf to a local receiver (otlp_sink). It
-prints one table: throughput ratio (median and worst pair), p50/p99 latency ratios, agent CPU
+prints one table: throughput ratio (median and worst pair), p50/p99 latency ratios, the
+service's CPU per request and share of a CPU (the two factors of its throughput), agent CPU
 per traced request (scheduler run time of its threads), in-kernel BPF time per request, agent
 RSS, drops by reason, and the share of requests that produced a span (a run where spans are
 missing does not count as fast).
@@ -91,6 +92,31 @@ def wrk(url, seconds, conns, threads=1):
     }
 
 
+def service_wrk(url, seconds, conns, service_pid):
+    """wrk, and what the service spent serving it: its CPU per request (scheduler run time of
+    all its threads) and its share of a CPU over the run. They split a throughput loss in two:
+    the service doing more per request (the hooks' time in its syscalls) and the service
+    getting less of the CPU (the agent, or a floor's reader, running in its place)."""
+    cpu0, t0 = cpu_seconds(service_pid), time.monotonic()
+    res = wrk(url, seconds, conns)
+    cpu, wall = cpu_seconds(service_pid) - cpu0, time.monotonic() - t0
+    res["svc_us"] = cpu * 1e6 / max(res["requests"], 1)
+    res["svc_share"] = cpu / wall
+    return res
+
+
+def nginx_worker_pid(master):
+    """The one worker (worker_processes 1): the process that serves, and whose CPU counts."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with open(f"/proc/{master}/task/{master}/children") as f:
+            children = f.read().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.05)
+    raise RuntimeError("nginx started no worker")
+
+
 def sink_stats(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as r:
         return json.load(r)
@@ -155,15 +181,15 @@ class AgentRun:
         return lost
 
 
-def run_case(name, url, service, conns, pairs, seconds, sink_port, extra_on=None):
+def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port):
     rows = []
     for _ in range(pairs):
-        off = wrk(url, seconds, conns)
+        off = service_wrk(url, seconds, conns, service_pid)
         before = server_spans(sink_stats(sink_port), service)
         agent = AgentRun(sink_port)
         path = agent.path
         cpu0 = cpu_seconds(agent.proc.pid)
-        on = wrk(url, seconds, conns)
+        on = service_wrk(url, seconds, conns, service_pid)
         time.sleep(1.5)  # let the exporter drain; its CPU belongs to these requests
         cpu = cpu_seconds(agent.proc.pid) - cpu0
         rss = rss_mb(agent.proc.pid)
@@ -185,19 +211,19 @@ def run_case(name, url, service, conns, pairs, seconds, sink_port, extra_on=None
     return {"name": name, "rows": rows, "bpf_ns": bpf_ns, "path": path}
 
 
-def run_floor_case(mode, url, conns, pairs, seconds):
+def run_floor_case(mode, url, service_pid, conns, pairs, seconds):
     """Pairs as run_case's, with build/bench/floor attached instead of the agent: one path's
     empty programs (mode socket or tracepoint), or minimal capture on the socket path's hooks
     (mode capture), whose records read and lost per request are kept."""
     rows = []
     for _ in range(pairs):
-        off = wrk(url, seconds, conns)
+        off = service_wrk(url, seconds, conns, service_pid)
         floor = subprocess.Popen([FLOOR, mode], stdout=subprocess.PIPE, text=True)
         if floor.stdout.readline().strip() != "ready":
             floor.wait(timeout=10)
             raise RuntimeError("build/bench/floor did not attach its programs")
         try:
-            on = wrk(url, seconds, conns)
+            on = service_wrk(url, seconds, conns, service_pid)
         finally:
             floor.send_signal(signal.SIGTERM)
             tail = floor.communicate(timeout=30)[0]
@@ -243,15 +269,26 @@ def rss_with_connections(url, conns, seconds, sink_port):
     return rss, hwm, lost
 
 
+def service_columns(rows):
+    """Median over the pairs of the service's CPU per request on/off, and of its CPU share
+    with the agent on and off."""
+    cpu = statistics.median(x["on"]["svc_us"] / x["off"]["svc_us"] for x in rows)
+    on = statistics.median(x["on"]["svc_share"] for x in rows)
+    off = statistics.median(x["off"]["svc_share"] for x in rows)
+    return f"x{cpu:.3f}", f"{on:.2f} ({off:.2f})"
+
+
 def print_table(results, conns_result, floors, bystander):
     print()
     print(f"agent capture path: {results[0]['path']}")
     print(f"{'case':<16} {'thr ratio med (min)':>20} {'p50 ratio':>10} {'p99 ratio':>10} "
-          f"{'agent us/req':>13} {'bpf ns/req':>11} {'RSS MB':>7} {'traced':>8}  drops")
+          f"{'svc cpu/req':>12} {'svc share':>10} {'agent us/req':>13} {'bpf ns/req':>11} "
+          f"{'RSS MB':>7} {'traced':>8}  drops")
     for r in results:
         ratios = [x["on"]["rps"] / x["off"]["rps"] for x in r["rows"]]
         p50 = statistics.median(x["on"]["p50"] / x["off"]["p50"] for x in r["rows"])
         p99 = statistics.median(x["on"]["p99"] / x["off"]["p99"] for x in r["rows"])
+        svc, share = service_columns(r["rows"])
         cpu = statistics.median(x["cpu_us"] for x in r["rows"])
         rss = max(x["rss"] for x in r["rows"])
         traced = min(x["traced"] for x in r["rows"])
@@ -260,12 +297,14 @@ def print_table(results, conns_result, floors, bystander):
             for k, v in x["lost"].items():
                 lost[k] = lost.get(k, 0) + v
         print(f"{r['name']:<16} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
-              f"{p50:>10.3f} {p99:>10.3f} {cpu:>13.2f} {r['bpf_ns']:>11.0f} {rss:>7.1f} "
+              f"{p50:>10.3f} {p99:>10.3f} {svc:>12} {share:>10} {cpu:>13.2f} "
+              f"{r['bpf_ns']:>11.0f} {rss:>7.1f} "
               f"{100 * traced:>7.2f}%  {lost or 0}")
     for floor in floors:
         ratios = [x["on"]["rps"] / x["off"]["rps"] for x in floor["rows"]]
         p50 = statistics.median(x["on"]["p50"] / x["off"]["p50"] for x in floor["rows"])
         p99 = statistics.median(x["on"]["p99"] / x["off"]["p99"] for x in floor["rows"])
+        svc, share = service_columns(floor["rows"])
         if "records" in floor["rows"][0]:
             what = (f"nginx-static, no agent: a timestamp, 64 bytes and a 96-byte record per "
                     f"socket read and write, {statistics.median(x['records'] for x in floor['rows']):.1f}"
@@ -273,22 +312,29 @@ def print_table(results, conns_result, floors, bystander):
         else:
             what = "nginx-static, empty programs on that path's hooks, no agent"
         print(f"{floor['name']:<16} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
-              f"{p50:>10.3f} {p99:>10.3f}   {what}")
+              f"{p50:>10.3f} {p99:>10.3f} {svc:>12} {share:>10}   {what}")
     for path, ratios in bystander.items():
         print(f"{'dd-bystander':<16} {statistics.median(ratios):>11.3f} ({min(ratios):.3f})"
               f"   a process with no network I/O, the agent on --hooks {path}")
     rss, hwm, lost = conns_result
     print(f"{'conns-1000':<16} agent RSS with 1,000 open keep-alive connections: {rss:.1f} MB "
           f"(peak {hwm:.1f} MB), drops {lost or 0}")
+    print("svc cpu/req: the service's CPU per request on/off; svc share: its CPU share on (off)."
+          " A throughput loss is the product of the two.")
     print()
     for r in results + floors:
+        offs = [x["off"]["rps"] for x in r["rows"]]
+        print(f"  {r['name']}: off runs spread {100 * (max(offs) - min(offs)) / statistics.median(offs):.0f}%"
+              " of their median (the host's noise: pairs differing by less say little)")
         for i, x in enumerate(r["rows"]):
             agent = (f", {x['cpu_us']:.2f} us/req, {100 * x['traced']:.2f}% traced"
                      if "cpu_us" in x else "")
             print(f"  {r['name']} pair {i + 1}: off {x['off']['rps']:.0f} req/s "
                   f"p50 {x['off']['p50']:.3f} ms p99 {x['off']['p99']:.3f} ms | on "
                   f"{x['on']['rps']:.0f} req/s p50 {x['on']['p50']:.3f} ms "
-                  f"p99 {x['on']['p99']:.3f} ms{agent}")
+                  f"p99 {x['on']['p99']:.3f} ms{agent} | service {x['off']['svc_us']:.2f} -> "
+                  f"{x['on']['svc_us']:.2f} us/req, share {x['off']['svc_share']:.3f} -> "
+                  f"{x['on']['svc_share']:.3f}")
 
 
 def main():
@@ -311,13 +357,15 @@ def main():
         procs.append(subprocess.Popen([WORK, str(work_port)], stdout=subprocess.DEVNULL))
         for p in (sink_port, nginx_port, work_port):
             wait_for_port(p)
+        nginx_worker = nginx_worker_pid(procs[1].pid)
+        work_pid = procs[2].pid
         print(f"zerotrace benchmark: {pairs} off/on pairs of {seconds} s per case, "
               f"{os.cpu_count()} CPUs, wrk 1 thread", flush=True)
         results = [
-            run_case("nginx-static", f"http://127.0.0.1:{nginx_port}/tiny.txt", "nginx", 32,
-                     pairs, seconds, sink_port),
-            run_case("work-1ms", f"http://127.0.0.1:{work_port}/work", "work_server", 16,
-                     pairs, seconds, sink_port),
+            run_case("nginx-static", f"http://127.0.0.1:{nginx_port}/tiny.txt", "nginx",
+                     nginx_worker, 32, pairs, seconds, sink_port),
+            run_case("work-1ms", f"http://127.0.0.1:{work_port}/work", "work_server", work_pid,
+                     16, pairs, seconds, sink_port),
         ]
         conns = rss_with_connections(f"http://127.0.0.1:{nginx_port}/tiny.txt", 1000, seconds,
                                      sink_port)
@@ -326,8 +374,8 @@ def main():
         # what capture itself costs, whatever the design: only where the socket hooks exist
         modes = [p for p in paths if p in ("socket", "tracepoint")]
         modes += ["capture"] if "socket" in modes else []
-        floors = [run_floor_case(m, f"http://127.0.0.1:{nginx_port}/tiny.txt", 32, pairs,
-                                 seconds) for m in modes]
+        floors = [run_floor_case(m, f"http://127.0.0.1:{nginx_port}/tiny.txt", nginx_worker, 32,
+                                 pairs, seconds) for m in modes]
         bystander = run_bystander(paths, pairs, sink_port)
         print_table(results, conns, floors, bystander)
     finally:
