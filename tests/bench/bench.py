@@ -94,9 +94,10 @@ def wrk(url, seconds, conns, threads=1):
 
 def service_wrk(url, seconds, conns, service_pid):
     """wrk, and what the service spent serving it: its CPU per request (scheduler run time of
-    all its threads) and its share of a CPU over the run. They split a throughput loss in two:
-    the service doing more per request (the hooks' time in its syscalls) and the service
-    getting less of the CPU (the agent, or a floor's reader, running in its place)."""
+    all its threads) and its share of a CPU over the run. A saturated service's throughput is
+    its share divided by its CPU per request, so the two split a throughput loss: the service
+    doing more per request (the hooks' time in its syscalls), and the service getting less of
+    the CPU (the agent, or a floor's reader, running in its place)."""
     cpu0, t0 = cpu_seconds(service_pid), time.monotonic()
     res = wrk(url, seconds, conns)
     cpu, wall = cpu_seconds(service_pid) - cpu0, time.monotonic() - t0
@@ -320,7 +321,7 @@ def print_table(results, conns_result, floors, bystander):
     print(f"{'conns-1000':<16} agent RSS with 1,000 open keep-alive connections: {rss:.1f} MB "
           f"(peak {hwm:.1f} MB), drops {lost or 0}")
     print("svc cpu/req: the service's CPU per request on/off; svc share: its CPU share on (off)."
-          " A throughput loss is the product of the two.")
+          " Throughput on/off = (share on / share off) / (CPU per request on/off).")
     print()
     for r in results + floors:
         offs = [x["off"]["rps"] for x in r["rows"]]
