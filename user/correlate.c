@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include "clock.h"
 #include "correlate.h"
 #include "traceparent.h"
 #include "u64map.h"
@@ -24,14 +25,6 @@ struct correlator {
 
 #define HOLD_NS	 (2ull * 1000000000ull)
 #define MAX_HELD 4096
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static uint64_t rotl(uint64_t x, int k)
 {

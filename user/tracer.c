@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "conn.h"
 #include "correlate.h"
 #include "log.h"
@@ -18,14 +19,6 @@ static int64_t clock_offset(void)
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &real);
 	return ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000LL + (real.tv_nsec - mono.tv_nsec);
-}
-
-static uint64_t now_mono_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
 }
 
 struct tracer *tracer__new(const struct tracer_opts *opts)
@@ -92,12 +85,12 @@ void tracer__tick(struct tracer *t)
 	t->mono_to_unix_ns = clock_offset();
 	correlator__expire(t->corr, false);
 	if (t->addrs_wanted)
-		ask_addrs(t, now_mono_ns());
+		ask_addrs(t, now_ns());
 }
 
 void tracer__flush(struct tracer *t)
 {
-	conn_table__close_all(t->conns, now_mono_ns());
+	conn_table__close_all(t->conns, now_ns());
 	correlator__expire(t->corr, true);
 }
 
