@@ -70,6 +70,7 @@ static inline bool conn__has_addrs(const struct conn *c)
 {
 	return c->tuple.family != 0;
 }
+
 struct conn *conn_table__find(struct conn_table *ct, const struct zt_conn_id *id);
 /* Connection closed: complete what close completes, finish the rest incomplete, free. */
 void conn_table__close(struct conn_table *ct, struct conn *c, uint64_t ts);
