@@ -7,7 +7,7 @@
 #                   the kernel matrix (test-vm: 6.1 under qemu, both capture paths)
 #   make check      format check, then test
 #   make accuracy   exact-trace share and duration error on a 3-runtime topology (as root)
-#   make bench      overhead, agent off vs on side by side (as root; PAIRS=5 SECONDS=8)
+#   make bench      overhead, agent off vs on side by side (as root; PAIRS=15 SECONDS=3)
 #   make deb        build/zerotrace_VERSION_amd64.deb (binary, systemd unit, config)
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 ARCH       ?= $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')

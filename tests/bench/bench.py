@@ -1,12 +1,12 @@
 """`make bench`: what the agent costs a busy service, measured side by side in one run.
 
-Each case alternates runs without and with the agent (off, on, off, on, ...), same binary,
-same settings, the agent exporting OTLP/HTTP protobuf to a local receiver (otlp_sink). It
-prints one table: throughput ratio (median and worst pair), p50/p99 latency ratios, the
-service's CPU per request and share of a CPU (the two factors of its throughput), agent CPU
-per traced request (scheduler run time of its threads), in-kernel BPF time per request, agent
-RSS, drops by reason, and the share of requests that produced a span (a run where spans are
-missing does not count as fast).
+Each case alternates runs without and with the agent in pairs, every other pair in the other
+order (off on, on off, off on, ...), same binary, same settings, the agent exporting OTLP/HTTP
+protobuf to a local receiver (otlp_sink). It prints one table: throughput ratio (median of the
+pairs and its 95% interval), p50/p99 latency ratios, the service's CPU per request and share
+of a CPU (the two factors of its throughput), agent CPU per traced request (scheduler run time
+of its threads), in-kernel BPF time per request, agent RSS, drops by reason, and the share of
+requests that produced a span (a run where spans are missing does not count as fast).
 
 Cases:
   nginx-static   nginx (1 worker) serving a tiny file over keep-alive, saturated by wrk: the
@@ -22,14 +22,24 @@ Cases:
                  first 64 bytes and a 96-byte ring record per socket read or write, read by a
                  loop that only counts them. What capture itself costs on this machine,
                  whatever the design behind it (no connection state, no parsing, no export).
+  floor-paired   the same, pairing request and response in the kernel instead: a read keeps
+                 its time and first 64 bytes in the sock, the next send ships them with its
+                 own time and the reply's first 16 bytes in one record. The least a tracer
+                 that ships one record per exchange would cost.
   dd-bystander   a process with no network I/O (dd copying /dev/zero to /dev/null, 4 KiB a
                  time): what the agent costs the rest of the node, on its path and on the
                  syscall tracepoints.
 
-usage: bench.py [PAIRS] [SECONDS]      (default 5 pairs of 8 s runs: the pair-to-pair spread on a 2-CPU VM is ±0.1)
+usage: bench.py [PAIRS] [SECONDS]      (default 15 pairs of 3 s runs)
+
+On a shared 2-CPU VM the host's speed moves by ±5% from one run to the next whatever the run's
+length, so a pair's ratio is only good to about ±0.05 whether it lasts 3 s or 8 s. Many short
+pairs, half in each order, give the median an interval a few points wide (printed with it);
+with 5 pairs the median of one run moved from 0.83 to 0.95 for the same build.
 A benchmark prints numbers; it never fails on a slow machine.
 """
 import json
+import math
 import os
 import re
 import resource
@@ -182,13 +192,26 @@ class AgentRun:
         return lost
 
 
-def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port):
+def alternate(pairs, run_off, run_on):
+    """[{"off": ..., **on}] for each pair. Every other pair runs on before off (off on, on off,
+    off on, ...): a host that speeds up or slows down over the run then favours the on runs as
+    often as the off runs, instead of always the second run of a pair."""
     rows = []
-    for _ in range(pairs):
-        off = service_wrk(url, seconds, conns, service_pid)
+    for i in range(pairs):
+        if i % 2:
+            on = run_on()
+            off = run_off()
+        else:
+            off = run_off()
+            on = run_on()
+        rows.append({"off": off, **on, "on_first": bool(i % 2)})
+    return rows
+
+
+def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port):
+    def run_on():
         before = server_spans(sink_stats(sink_port), service)
         agent = AgentRun(sink_port)
-        path = agent.path
         cpu0 = cpu_seconds(agent.proc.pid)
         on = service_wrk(url, seconds, conns, service_pid)
         time.sleep(1.5)  # let the exporter drain; its CPU belongs to these requests
@@ -196,8 +219,10 @@ def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port):
         rss = rss_mb(agent.proc.pid)
         lost = agent.stop()
         traced = server_spans(sink_stats(sink_port), service) - before
-        rows.append({"off": off, "on": on, "cpu_us": cpu * 1e6 / max(on["requests"], 1),
-                     "rss": rss, "lost": lost, "traced": traced / max(on["requests"], 1)})
+        return {"on": on, "cpu_us": cpu * 1e6 / max(on["requests"], 1), "rss": rss,
+                "lost": lost, "traced": traced / max(on["requests"], 1), "path": agent.path}
+
+    rows = alternate(pairs, lambda: service_wrk(url, seconds, conns, service_pid), run_on)
     # in-kernel time, in a run of its own: bpf_stats costs a little on every program run
     subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
     try:
@@ -209,16 +234,15 @@ def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port):
         bpf_ns = (t1 - t0) / max(on["requests"], 1)
     finally:
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=True)
-    return {"name": name, "rows": rows, "bpf_ns": bpf_ns, "path": path}
+    return {"name": name, "rows": rows, "bpf_ns": bpf_ns, "path": rows[0]["path"]}
 
 
 def run_floor_case(mode, url, service_pid, conns, pairs, seconds):
     """Pairs as run_case's, with build/bench/floor attached instead of the agent: one path's
     empty programs (mode socket or tracepoint), or minimal capture on the socket path's hooks
-    (mode capture), whose records read and lost per request are kept."""
-    rows = []
-    for _ in range(pairs):
-        off = service_wrk(url, seconds, conns, service_pid)
+    (mode capture: a record per read and write; paired: a record per exchange), whose records
+    read and lost per request are kept."""
+    def run_on():
         floor = subprocess.Popen([FLOOR, mode], stdout=subprocess.PIPE, text=True)
         if floor.stdout.readline().strip() != "ready":
             floor.wait(timeout=10)
@@ -228,14 +252,16 @@ def run_floor_case(mode, url, service_pid, conns, pairs, seconds):
         finally:
             floor.send_signal(signal.SIGTERM)
             tail = floor.communicate(timeout=30)[0]
-        row = {"off": off, "on": on}
-        if mode == "capture":
+        row = {"on": on}
+        if mode in ("capture", "paired"):
             m = re.search(r"records (\d+) lost (\d+)", tail)
             if not m:
-                raise RuntimeError(f"build/bench/floor capture did not report its records: {tail}")
+                raise RuntimeError(f"build/bench/floor {mode} did not report its records: {tail}")
             row["records"] = int(m.group(1)) / max(on["requests"], 1)
             row["lost"] = int(m.group(2))
-        rows.append(row)
+        return row
+
+    rows = alternate(pairs, lambda: service_wrk(url, seconds, conns, service_pid), run_on)
     return {"name": f"floor-{mode}", "rows": rows}
 
 
@@ -270,6 +296,27 @@ def rss_with_connections(url, conns, seconds, sink_port):
     return rss, hwm, lost
 
 
+def median_interval(values, level=0.95):
+    """A distribution-free interval for the median of values: the order statistics x(k) and
+    x(n+1-k), k the largest with P(Binomial(n, 1/2) < k) <= (1 - level) / 2 (a pair's ratio is
+    as likely above the true median as below). None when n is too small for the level (n < 6
+    at 95%)."""
+    xs = sorted(values)
+    n, k, below = len(xs), 0, 0.0
+    while below + math.comb(n, k) / 2**n <= (1 - level) / 2:
+        below += math.comb(n, k) / 2**n
+        k += 1
+    return (xs[k - 1], xs[n - k]) if k else None
+
+
+def ratio_column(ratios):
+    """The median throughput ratio and its 95% interval, or its worst pair when there are too
+    few pairs for an interval."""
+    ci = median_interval(ratios)
+    spread = f"[{ci[0]:.3f}-{ci[1]:.3f}]" if ci else f"(min {min(ratios):.3f})"
+    return f"{statistics.median(ratios):.3f} {spread}"
+
+
 def service_columns(rows):
     """Median over the pairs of the service's CPU per request on/off, and of its CPU share
     with the agent on and off."""
@@ -282,7 +329,7 @@ def service_columns(rows):
 def print_table(results, conns_result, floors, bystander):
     print()
     print(f"agent capture path: {results[0]['path']}")
-    print(f"{'case':<16} {'thr ratio med (min)':>20} {'p50 ratio':>10} {'p99 ratio':>10} "
+    print(f"{'case':<16} {'thr ratio med [95% CI]':>22} {'p50 ratio':>10} {'p99 ratio':>10} "
           f"{'svc cpu/req':>12} {'svc share':>10} {'agent us/req':>13} {'bpf ns/req':>11} "
           f"{'RSS MB':>7} {'traced':>8}  drops")
     for r in results:
@@ -297,8 +344,8 @@ def print_table(results, conns_result, floors, bystander):
         for x in r["rows"]:
             for k, v in x["lost"].items():
                 lost[k] = lost.get(k, 0) + v
-        print(f"{r['name']:<16} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
-              f"{p50:>10.3f} {p99:>10.3f} {svc:>12} {share:>10} {cpu:>13.2f} "
+        print(f"{r['name']:<16} {ratio_column(ratios):>22} {p50:>10.3f} {p99:>10.3f} "
+              f"{svc:>12} {share:>10} {cpu:>13.2f} "
               f"{r['bpf_ns']:>11.0f} {rss:>7.1f} "
               f"{100 * traced:>7.2f}%  {lost or 0}")
     for floor in floors:
@@ -307,15 +354,19 @@ def print_table(results, conns_result, floors, bystander):
         p99 = statistics.median(x["on"]["p99"] / x["off"]["p99"] for x in floor["rows"])
         svc, share = service_columns(floor["rows"])
         if "records" in floor["rows"][0]:
-            what = (f"nginx-static, no agent: a timestamp, 64 bytes and a 96-byte record per "
-                    f"socket read and write, {statistics.median(x['records'] for x in floor['rows']):.1f}"
-                    f" per request, {sum(x['lost'] for x in floor['rows'])} lost")
+            records = (f"{statistics.median(x['records'] for x in floor['rows']):.1f} per request, "
+                       f"{sum(x['lost'] for x in floor['rows'])} lost")
+            what = ("nginx-static, no agent: a timestamp, 64 bytes and a 96-byte record per "
+                    f"socket read and write, {records}")
+            if floor["name"] == "floor-paired":
+                what = ("nginx-static, no agent: a read's time and 64 bytes kept in the sock, "
+                        f"one 120-byte record per exchange at the next send, {records}")
         else:
             what = "nginx-static, empty programs on that path's hooks, no agent"
-        print(f"{floor['name']:<16} {statistics.median(ratios):>11.3f} ({min(ratios):.3f}) "
-              f"{p50:>10.3f} {p99:>10.3f} {svc:>12} {share:>10}   {what}")
+        print(f"{floor['name']:<16} {ratio_column(ratios):>22} {p50:>10.3f} {p99:>10.3f} "
+              f"{svc:>12} {share:>10}   {what}")
     for path, ratios in bystander.items():
-        print(f"{'dd-bystander':<16} {statistics.median(ratios):>11.3f} ({min(ratios):.3f})"
+        print(f"{'dd-bystander':<16} {ratio_column(ratios):>22}"
               f"   a process with no network I/O, the agent on --hooks {path}")
     rss, hwm, lost = conns_result
     print(f"{'conns-1000':<16} agent RSS with 1,000 open keep-alive connections: {rss:.1f} MB "
@@ -330,7 +381,8 @@ def print_table(results, conns_result, floors, bystander):
         for i, x in enumerate(r["rows"]):
             agent = (f", {x['cpu_us']:.2f} us/req, {100 * x['traced']:.2f}% traced"
                      if "cpu_us" in x else "")
-            print(f"  {r['name']} pair {i + 1}: off {x['off']['rps']:.0f} req/s "
+            order = "on, off" if x["on_first"] else "off, on"
+            print(f"  {r['name']} pair {i + 1} ({order}): off {x['off']['rps']:.0f} req/s "
                   f"p50 {x['off']['p50']:.3f} ms p99 {x['off']['p99']:.3f} ms | on "
                   f"{x['on']['rps']:.0f} req/s p50 {x['on']['p50']:.3f} ms "
                   f"p99 {x['on']['p99']:.3f} ms{agent} | service {x['off']['svc_us']:.2f} -> "
@@ -339,8 +391,8 @@ def print_table(results, conns_result, floors, bystander):
 
 
 def main():
-    pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+    pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # wrk's 1,000 connections
     procs = []
@@ -374,7 +426,7 @@ def main():
         paths = [results[0]["path"]] + (["tracepoint"] if results[0]["path"] == "socket" else [])
         # what capture itself costs, whatever the design: only where the socket hooks exist
         modes = [p for p in paths if p in ("socket", "tracepoint")]
-        modes += ["capture"] if "socket" in modes else []
+        modes += ["capture", "paired"] if "socket" in modes else []
         floors = [run_floor_case(m, f"http://127.0.0.1:{nginx_port}/tiny.txt", nginx_worker, 32,
                                  pairs, seconds) for m in modes]
         bystander = run_bystander(paths, pairs, sink_port)

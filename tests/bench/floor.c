@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Attaches tests/bench/floor.bpf.c's empty programs of one capture path (argv[1]: socket or
- * tracepoint), or the socket path's with minimal capture on its read and send hooks (capture),
- * and waits for SIGTERM; prints "ready" once attached, and in capture mode the records read and
- * lost when it stops. make bench runs nginx with and without it, as it does with the agent. */
+ * tracepoint), or the socket path's with minimal capture on its read and send hooks (capture:
+ * a record per read and write; paired: a record per exchange), and waits for SIGTERM; prints
+ * "ready" once attached, and in the capturing modes the records read and lost when it stops.
+ * make bench runs nginx with and without it, as it does with the agent. */
 #include <errno.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -31,16 +32,20 @@ static bool wanted(const char *mode, const struct bpf_program *prog)
 	const char *sec = bpf_program__section_name(prog);
 	const char *name = bpf_program__name(prog);
 	bool capture_prog = !strncmp(name, "capture_", 8);
+	bool paired_prog = !strncmp(name, "paired_", 7);
 
 	if (!strcmp(mode, "tracepoint"))
 		return strncmp(sec, "tp_btf/", 7);
 	if (!strncmp(sec, "tracepoint/syscalls/", 20))
 		return false;
 	if (!strcmp(mode, "socket"))
-		return !capture_prog;
-	/* capture: the read and send hooks do the capture instead of nothing */
-	return capture_prog ||
-	       (strcmp(name, "btf_sock_recv_length") && strcmp(name, "btf_tcp_sendmsg_locked"));
+		return !capture_prog && !paired_prog;
+	/* capture, paired: the read and send hooks do that instead of nothing */
+	if (!strcmp(name, "btf_sock_recv_length") || !strcmp(name, "btf_tcp_sendmsg_locked"))
+		return false;
+	if (capture_prog || paired_prog)
+		return !strcmp(mode, "capture") ? capture_prog : paired_prog;
+	return true;
 }
 
 static void on_signal(int sig)
@@ -59,11 +64,11 @@ int main(int argc, char **argv)
 	int err;
 
 	if (argc != 2 || (strcmp(argv[1], "socket") && strcmp(argv[1], "tracepoint") &&
-			  strcmp(argv[1], "capture"))) {
-		fprintf(stderr, "usage: floor socket|tracepoint|capture\n");
+			  strcmp(argv[1], "capture") && strcmp(argv[1], "paired"))) {
+		fprintf(stderr, "usage: floor socket|tracepoint|capture|paired\n");
 		return 2;
 	}
-	capture = !strcmp(argv[1], "capture");
+	capture = !strcmp(argv[1], "capture") || !strcmp(argv[1], "paired");
 	/* tracepoint ids come from tracefs, as for the agent */
 	if (stat("/sys/kernel/tracing/events", &st) &&
 	    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
