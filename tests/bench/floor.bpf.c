@@ -123,46 +123,34 @@ int BPF_PROG(capture_send, struct sock *sk, struct msghdr *msg, struct sk_buff *
  */
 #define REPLY_PREFIX 16
 
-struct pending_exchange {
-	__u64 start;
-	__u32 bytes;
-	__u32 captured;
-	__u8 prefix[CAPTURE_PREFIX];
-};
-
+/* the request's part: capture's record, its ts the read's, kept in the sock until the send */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct pending_exchange);
+	__type(value, struct capture_record);
 } pending SEC(".maps");
 
 struct exchange_record {
-	__u64 start;
+	struct capture_record request;
 	__u64 end;
-	__u64 sk;
-	__u32 pid;
-	__u32 tid;
-	__u32 bytes;
-	__u32 captured;
-	__u8 prefix[CAPTURE_PREFIX];
 	__u8 reply[REPLY_PREFIX];
 };
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(paired_recv, struct sock *sk, int ret, int flags)
 {
-	struct pending_exchange *p;
+	struct capture_record *p;
 	struct pt_regs *regs;
 	__u64 n = ret < CAPTURE_PREFIX ? ret : CAPTURE_PREFIX;
 
 	if (ret <= 0)
 		return 0;
 	p = bpf_sk_storage_get(&pending, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!p || p->start) /* the rest of a message already waiting: its start stands */
+	if (!p || p->ts) /* the rest of a message already waiting: its start stands */
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	p->start = bpf_ktime_get_ns();
+	p->ts = bpf_ktime_get_ns();
 	p->bytes = ret;
 	barrier_var(n);
 	n &= 2 * CAPTURE_PREFIX - 1;
@@ -174,12 +162,12 @@ int BPF_PROG(paired_recv, struct sock *sk, int ret, int flags)
 SEC("tp_btf/tcp_sendmsg_locked")
 int BPF_PROG(paired_send, struct sock *sk, struct msghdr *msg, struct sk_buff *skb, int size_goal)
 {
-	struct pending_exchange *p = bpf_sk_storage_get(&pending, sk, NULL, 0);
+	struct capture_record *p = bpf_sk_storage_get(&pending, sk, NULL, 0);
 	__u8 type = msg->msg_iter.iter_type;
 	struct exchange_record *r;
 	__u64 pid_tgid, buf = 0;
 
-	if (!p || !p->start)
+	if (!p || !p->ts)
 		return 0;
 	r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
 	if (!r) {
@@ -187,14 +175,11 @@ int BPF_PROG(paired_send, struct sock *sk, struct msghdr *msg, struct sk_buff *s
 		return 0;
 	}
 	pid_tgid = bpf_get_current_pid_tgid();
-	r->start = p->start;
+	r->request = *p;
+	r->request.sk = (__u64)sk;
+	r->request.pid = pid_tgid >> 32;
+	r->request.tid = (__u32)pid_tgid;
 	r->end = bpf_ktime_get_ns();
-	r->sk = (__u64)sk;
-	r->pid = pid_tgid >> 32;
-	r->tid = (__u32)pid_tgid;
-	r->bytes = p->bytes;
-	r->captured = p->captured;
-	__builtin_memcpy(r->prefix, p->prefix, CAPTURE_PREFIX);
 	/* a vector's array is the kernel's copy: its first base loads directly */
 	if (type == bpf_core_enum_value(enum iter_type, ITER_UBUF))
 		buf = (__u64)msg->msg_iter.ubuf;
@@ -203,7 +188,7 @@ int BPF_PROG(paired_send, struct sock *sk, struct msghdr *msg, struct sk_buff *s
 	if (!buf || bpf_probe_read_user(r->reply, REPLY_PREFIX, (void *)buf))
 		r->reply[0] = 0;
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
-	p->start = 0;
+	p->ts = 0;
 	return 0;
 }
 
