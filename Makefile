@@ -125,6 +125,11 @@ $(BUILD)/bench/floor.skel.h: $(BUILD)/bench/floor.bpf.o
 $(BUILD)/bench/floor: tests/bench/floor.c $(BUILD)/bench/floor.skel.h
 	$(CC) $(CFLAGS) -I$(BUILD)/bench $< -lbpf -lelf -lz -o $@
 
+# one thread playing both ends of nginx's exchange: BPF time per exchange, quieter than nginx's
+$(BUILD)/bench/pingpong: tests/bench/pingpong.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@
+
 $(BUILD)/bench/work_server: tests/bench/work_server/main.go
 	@mkdir -p $(dir $@)
 	cd tests/bench/work_server && go build -o ../../../$@ .
@@ -139,7 +144,7 @@ deb: $(BUILD)/zerotrace
 bench:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/otlp_sink $(BUILD)/bench/work_server \
-		$(BUILD)/bench/floor
+		$(BUILD)/bench/floor $(BUILD)/bench/pingpong
 	python3 tests/bench/bench.py $(PAIRS) $(SECONDS)
 
 # share of requests whose trace in Jaeger is exactly the expected tree (tests/integration/topology.py)

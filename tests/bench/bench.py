@@ -26,6 +26,11 @@ Cases:
                  its time and first 64 bytes in the sock, the next send ships them with its
                  own time and the reply's first 16 bytes in one record. The least a tracer
                  that ships one record per exchange would cost.
+  pingpong       one thread playing both ends of nginx's exchange over loopback (read, writev,
+                 sendfile on the server end; write and read on the client's) with the agent,
+                 then each minimal capture, attached: BPF time per exchange, the agent's and the
+                 floors' side by side. Without nginx, wrk and the scheduler between them, about
+                 twice as steady as the BPF time per request taken under nginx.
   dd-bystander   a process with no network I/O (dd copying /dev/zero to /dev/null, 4 KiB a
                  time): what the agent costs the rest of the node, on its path and on the
                  syscall tracepoints.
@@ -60,6 +65,7 @@ AGENT = os.path.join(ROOT, "build", "zerotrace")
 SINK = os.path.join(ROOT, "build", "bench", "otlp_sink")
 WORK = os.path.join(ROOT, "build", "bench", "work_server")
 FLOOR = os.path.join(ROOT, "build", "bench", "floor")
+PINGPONG = os.path.join(ROOT, "build", "bench", "pingpong")
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 NGINX_CONF = """
@@ -152,12 +158,18 @@ def rss_mb(pid, key="VmRSS"):
         return int(re.search(rf"{key}:\s+(\d+) kB", f.read()).group(1)) / 1024.0
 
 
-def bpf_runtime():
-    """(run_time_ns, run_cnt) summed over the agent's programs (kernel.bpf_stats_enabled)."""
+def bpf_programs():
+    """{id: (name, run_time_ns, run_cnt)} of every loaded program (kernel.bpf_stats_enabled)."""
     progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
                                       text=True, check=True).stdout)
-    mine = [p for p in progs if p.get("name", "").startswith(("tp_", "sk_", "kp_"))]
-    return sum(p.get("run_time_ns", 0) for p in mine), sum(p.get("run_cnt", 0) for p in mine)
+    return {p["id"]: (p.get("name", ""), p.get("run_time_ns", 0), p.get("run_cnt", 0))
+            for p in progs}
+
+
+def bpf_runtime():
+    """(run_time_ns, run_cnt) summed over the agent's programs (kernel.bpf_stats_enabled)."""
+    mine = [p for p in bpf_programs().values() if p[0].startswith(("tp_", "sk_", "kp_"))]
+    return sum(p[1] for p in mine), sum(p[2] for p in mine)
 
 
 class AgentRun:
@@ -190,6 +202,21 @@ class AgentRun:
             if int(stats.get(k, 0)):
                 lost[k] = int(stats[k])
         return lost
+
+
+class FloorRun:
+    """build/bench/floor attached in one mode until stop()."""
+    def __init__(self, mode):
+        self.mode = mode
+        self.proc = subprocess.Popen([FLOOR, mode], stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            self.proc.wait(timeout=10)
+            raise RuntimeError("build/bench/floor did not attach its programs")
+
+    def stop(self):
+        """The floor's report: "records N lost N" in the capturing modes."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.communicate(timeout=30)[0]
 
 
 def alternate(pairs, run_off, run_on):
@@ -243,15 +270,11 @@ def run_floor_case(mode, url, service_pid, conns, pairs, seconds):
     (mode capture: a record per read and write; paired: a record per exchange), whose records
     read and lost per request are kept."""
     def run_on():
-        floor = subprocess.Popen([FLOOR, mode], stdout=subprocess.PIPE, text=True)
-        if floor.stdout.readline().strip() != "ready":
-            floor.wait(timeout=10)
-            raise RuntimeError("build/bench/floor did not attach its programs")
+        floor = FloorRun(mode)
         try:
             on = service_wrk(url, seconds, conns, service_pid)
         finally:
-            floor.send_signal(signal.SIGTERM)
-            tail = floor.communicate(timeout=30)[0]
+            tail = floor.stop()
         row = {"on": on}
         if mode in ("capture", "paired"):
             m = re.search(r"records (\d+) lost (\d+)", tail)
@@ -263,6 +286,52 @@ def run_floor_case(mode, url, service_pid, conns, pairs, seconds):
 
     rows = alternate(pairs, lambda: service_wrk(url, seconds, conns, service_pid), run_on)
     return {"name": f"floor-{mode}", "rows": rows}
+
+
+def pingpong(seconds):
+    """(exchanges, ns) of build/bench/pingpong running for seconds."""
+    out = subprocess.run([PINGPONG, str(seconds)], capture_output=True, text=True,
+                         check=True).stdout
+    m = re.match(r"(\d+) exchanges in (\d+) ns", out)
+    if not m:
+        raise RuntimeError(f"build/bench/pingpong printed {out!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def run_pingpong(reps, seconds, sink_port):
+    """BPF time per exchange of one thread playing both ends of nginx's exchange, with the
+    agent and with each minimal capture attached in turn (rep after rep, the variants in the
+    same order), and the exchange's own time with nothing attached. Only the programs a
+    variant loaded are counted: those that were not there before it started."""
+    variants = {"agent": lambda: AgentRun(sink_port), "floor-capture": lambda: FloorRun("capture"),
+                "floor-paired": lambda: FloorRun("paired")}
+    ns = {name: [] for name in variants}
+    per_prog = {name: {} for name in variants}
+    off = []
+    subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
+    try:
+        for _ in range(reps):
+            n, t = pingpong(seconds)
+            off.append(t / n)
+            for name, start in variants.items():
+                before = set(bpf_programs())
+                run = start()
+                try:
+                    a = bpf_programs()
+                    n, _ = pingpong(seconds)
+                    b = bpf_programs()
+                finally:
+                    run.stop()
+                mine = [i for i in b if i not in before and i in a]
+                ns[name].append(sum(b[i][1] - a[i][1] for i in mine) / n)
+                for i in mine:
+                    runs = (b[i][2] - a[i][2]) / n
+                    if runs >= 0.5:
+                        per_prog[name].setdefault(b[i][0], []).append(
+                            ((b[i][1] - a[i][1]) / n, runs))
+    finally:
+        subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=True)
+    return {"off_ns": off, "ns": ns, "per_prog": per_prog}
 
 
 def dd_rate(count):
@@ -324,6 +393,21 @@ def service_columns(rows):
     on = statistics.median(x["on"]["svc_share"] for x in rows)
     off = statistics.median(x["off"]["svc_share"] for x in rows)
     return f"x{cpu:.3f}", f"{on:.2f} ({off:.2f})"
+
+
+def print_pingpong(pp):
+    off = statistics.median(pp["off_ns"])
+    print(f"pingpong: BPF time per exchange, one thread playing both ends of nginx's exchange "
+          f"over loopback ({off / 1000:.1f} us per exchange with nothing attached), "
+          f"{len(pp['off_ns'])} runs each, median [min-max]")
+    for name, values in pp["ns"].items():
+        med = statistics.median(values)
+        progs = ", ".join(
+            f"{prog} {statistics.median(x[0] for x in runs):.0f} ns in"
+            f" {statistics.median(x[1] for x in runs):.2f} runs"
+            for prog, runs in sorted(pp["per_prog"][name].items()))
+        print(f"  {name:<14} {med:>6.0f} ns [{min(values):.0f}-{max(values):.0f}], "
+              f"{100 * med / off:.1f}% of the exchange: {progs}")
 
 
 def print_table(results, conns_result, floors, bystander):
@@ -430,7 +514,10 @@ def main():
         floors = [run_floor_case(m, f"http://127.0.0.1:{nginx_port}/tiny.txt", nginx_worker, 32,
                                  pairs, seconds) for m in modes]
         bystander = run_bystander(paths, pairs, sink_port)
+        pp = run_pingpong(pairs, seconds, sink_port) if "socket" in modes else None
         print_table(results, conns, floors, bystander)
+        if pp:
+            print_pingpong(pp)
     finally:
         for p in procs:
             p.terminate()
