@@ -166,10 +166,16 @@ def bpf_programs():
             for p in progs}
 
 
-def bpf_runtime():
-    """(run_time_ns, run_cnt) summed over the agent's programs (kernel.bpf_stats_enabled)."""
-    mine = [p for p in bpf_programs().values() if p[0].startswith(("tp_", "sk_", "kp_"))]
-    return sum(p[1] for p in mine), sum(p[2] for p in mine)
+def bpf_spent(before, a, b):
+    """{name: (run_time_ns, run_cnt)} from snapshot a to snapshot b of bpf_programs(), for the
+    programs loaded since the ids in before: those of the agent or floor started in between,
+    whatever their names."""
+    spent = {}
+    for i, (name, ns, cnt) in b.items():
+        if i not in before and i in a:
+            t, r = spent.get(name, (0, 0))
+            spent[name] = (t + ns - a[i][1], r + cnt - a[i][2])
+    return spent
 
 
 class AgentRun:
@@ -207,7 +213,6 @@ class AgentRun:
 class FloorRun:
     """build/bench/floor attached in one mode until stop()."""
     def __init__(self, mode):
-        self.mode = mode
         self.proc = subprocess.Popen([FLOOR, mode], stdout=subprocess.PIPE, text=True)
         if self.proc.stdout.readline().strip() != "ready":
             self.proc.wait(timeout=10)
@@ -253,12 +258,13 @@ def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port):
     # in-kernel time, in a run of its own: bpf_stats costs a little on every program run
     subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
     try:
+        before = set(bpf_programs())
         agent = AgentRun(sink_port)
-        t0, _ = bpf_runtime()
+        a = bpf_programs()
         on = wrk(url, seconds, conns)
-        t1, _ = bpf_runtime()
+        spent = bpf_spent(before, a, bpf_programs())
         agent.stop()
-        bpf_ns = (t1 - t0) / max(on["requests"], 1)
+        bpf_ns = sum(t for t, _ in spent.values()) / max(on["requests"], 1)
     finally:
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=True)
     return {"name": name, "rows": rows, "bpf_ns": bpf_ns, "path": rows[0]["path"]}
@@ -301,8 +307,7 @@ def pingpong(seconds):
 def run_pingpong(reps, seconds, sink_port):
     """BPF time per exchange of one thread playing both ends of nginx's exchange, with the
     agent and with each minimal capture attached in turn (rep after rep, the variants in the
-    same order), and the exchange's own time with nothing attached. Only the programs a
-    variant loaded are counted: those that were not there before it started."""
+    same order), and the exchange's own time with nothing attached."""
     variants = {"agent": lambda: AgentRun(sink_port), "floor-capture": lambda: FloorRun("capture"),
                 "floor-paired": lambda: FloorRun("paired")}
     ns = {name: [] for name in variants}
@@ -319,16 +324,13 @@ def run_pingpong(reps, seconds, sink_port):
                 try:
                     a = bpf_programs()
                     n, _ = pingpong(seconds)
-                    b = bpf_programs()
+                    spent = bpf_spent(before, a, bpf_programs())
                 finally:
                     run.stop()
-                mine = [i for i in b if i not in before and i in a]
-                ns[name].append(sum(b[i][1] - a[i][1] for i in mine) / n)
-                for i in mine:
-                    runs = (b[i][2] - a[i][2]) / n
-                    if runs >= 0.5:
-                        per_prog[name].setdefault(b[i][0], []).append(
-                            ((b[i][1] - a[i][1]) / n, runs))
+                ns[name].append(sum(t for t, _ in spent.values()) / n)
+                for prog, (t, runs) in spent.items():
+                    if runs / n >= 0.5:
+                        per_prog[name].setdefault(prog, []).append((t / n, runs / n))
     finally:
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=True)
     return {"off_ns": off, "ns": ns, "per_prog": per_prog}
