@@ -6,6 +6,8 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
+/* Decide again whether stderr is the journal (after stderr was redirected). */
+void log_reopen(void);
 int log_level_parse(const char *name, enum log_level *out);
 void zt_log(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

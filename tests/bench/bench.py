@@ -43,6 +43,7 @@ pairs, half in each order, give the median an interval a few points wide (printe
 with 5 pairs the median of one run moved from 0.83 to 0.95 for the same build.
 A benchmark prints numbers; it never fails on a slow machine.
 """
+import contextlib
 import json
 import math
 import os
@@ -166,6 +167,21 @@ def bpf_programs():
             for p in progs}
 
 
+@contextlib.contextmanager
+def bpf_stats():
+    """kernel.bpf_stats_enabled=1 for the block, then back to what it was before."""
+    knob = "/proc/sys/kernel/bpf_stats_enabled"
+    with open(knob) as f:
+        was = f.read().strip()
+    with open(knob, "w") as f:
+        f.write("1")
+    try:
+        yield
+    finally:
+        with open(knob, "w") as f:
+            f.write(was)
+
+
 def bpf_spent(before, a, b):
     """{name: (run_time_ns, run_cnt)} from snapshot a to snapshot b of bpf_programs(), for the
     programs loaded since the ids in before: those of the agent or floor started in between,
@@ -256,8 +272,7 @@ def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port):
 
     rows = alternate(pairs, lambda: service_wrk(url, seconds, conns, service_pid), run_on)
     # in-kernel time, in a run of its own: bpf_stats costs a little on every program run
-    subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
-    try:
+    with bpf_stats():
         before = set(bpf_programs())
         agent = AgentRun(sink_port)
         a = bpf_programs()
@@ -265,8 +280,6 @@ def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port):
         spent = bpf_spent(before, a, bpf_programs())
         agent.stop()
         bpf_ns = sum(t for t, _ in spent.values()) / max(on["requests"], 1)
-    finally:
-        subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=True)
     return {"name": name, "rows": rows, "bpf_ns": bpf_ns, "path": rows[0]["path"]}
 
 
@@ -313,8 +326,7 @@ def run_pingpong(reps, seconds, sink_port):
     ns = {name: [] for name in variants}
     per_prog = {name: {} for name in variants}
     off = []
-    subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
-    try:
+    with bpf_stats():
         for _ in range(reps):
             n, t = pingpong(seconds)
             off.append(t / n)
@@ -331,8 +343,6 @@ def run_pingpong(reps, seconds, sink_port):
                 for prog, (t, runs) in spent.items():
                     if runs / n >= 0.5:
                         per_prog[name].setdefault(prog, []).append((t / n, runs / n))
-    finally:
-        subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=True)
     return {"off_ns": off, "ns": ns, "per_prog": per_prog}
 
 

@@ -11,13 +11,15 @@ python3 tests/integration/apps/grpc_py.py server 19291 & P=$!
 sleep 1.5
 build/zerotrace --otlp-file $T/h2cost.jsonl 2>$T/h2cost.log & A=$!
 while ! grep -q ready $T/h2cost.log; do sleep 0.2; done
-sysctl -q kernel.bpf_stats_enabled=1
+stats_was=$(cat /proc/sys/kernel/bpf_stats_enabled)
+trap 'echo "$stats_was" > /proc/sys/kernel/bpf_stats_enabled' EXIT
+echo 1 > /proc/sys/kernel/bpf_stats_enabled
 for i in 1 2 3 4 5; do
   build/tools/grpc_go client 127.0.0.1:19291 100 20 >/dev/null
   python3 tests/integration/apps/grpc_py.py client 127.0.0.1:19290 100 20 >/dev/null
 done
 bpftool -j prog show > $T/h2cost.json
-sysctl -q kernel.bpf_stats_enabled=0
+echo "$stats_was" > /proc/sys/kernel/bpf_stats_enabled
 sleep 1; kill -TERM $A; wait $A; kill $G $P
 python3 - "$T/h2cost.json" <<'PY'
 import json, sys

@@ -45,6 +45,18 @@ def test_reload_keeps_the_process(boot):
     assert "reload: done" in read("journal.txt")
 
 
+def test_journal_gets_priorities_not_prefixes(boot):
+    # stderr is the journal stream: each line's <N> prefix became the entry's PRIORITY
+    entries = [json.loads(line) for line in read("journal.json").splitlines()
+               if line.startswith("{")]
+    agent = [e for e in entries if str(e.get("MESSAGE", "")).startswith("zerotrace ")]
+    assert agent and not [e for e in entries if str(e.get("MESSAGE", "")).startswith("<")]
+    def priorities(start):
+        return {e["PRIORITY"] for e in agent if e["MESSAGE"].startswith(start)}
+    assert priorities("zerotrace info: ready: tracepoint programs attached") == {"6"}
+    assert priorities("zerotrace warn: reload: capture and metrics settings") == {"4"}
+
+
 def test_stops_cleanly_and_flushes(boot):
     assert boot["stop"] == "0" and boot["after_stop_Result"] == "success"
     assert boot["after_stop_ActiveState"] == "inactive"

@@ -57,17 +57,24 @@ def test_socket_path_refused_clearly_on_6_1(vm):
 
 
 def test_verifier_accepts_every_program_on_this_kernel(tmp_path):
-    pin = "/sys/fs/bpf/zt-verify-host"
-    os.makedirs(pin, exist_ok=True)
+    # bpftool pins what it loads, and pins need a BPF filesystem: a private one, mounted here
+    # and gone after, so a host without /sys/fs/bpf mounted (a fresh machine) is no different.
+    # The pins go one level down: bpftool mounts a bpffs of its own on the pin path's parent
+    # when that parent is not one, and it would cover ours.
+    bpffs = tmp_path / "bpffs"
+    bpffs.mkdir()
+    subprocess.run(["mount", "-t", "bpf", "bpf", str(bpffs)], check=True)
     try:
+        pin = bpffs / "progs"
+        pin.mkdir()
         r = subprocess.run(["bpftool", "prog", "loadall", os.path.join(ROOT, "build",
-                            "zerotrace.bpf.o"), pin], capture_output=True, text=True)
+                            "zerotrace.bpf.o"), str(pin)], capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
         progs = set(os.listdir(pin))
         assert {"sk_recv", "sk_send", "sk_state", "sk_destroy", "tp_exit_read"} <= progs
         assert len(progs) == 32
     finally:
-        subprocess.run(["rm", "-rf", pin])
+        subprocess.run(["umount", str(bpffs)], check=True)
 
 
 @pytest.mark.parametrize("hooks", ["kprobe", "auto", "tracepoint"])

@@ -18,6 +18,8 @@ until curl -s -o /dev/null http://127.0.0.1:8080/; do
 done
 for n in 1 2 3; do curl -sS -o /dev/null http://127.0.0.1:8080/index.html; done
 pid_before=$(systemctl show -p MainPID --value zerotrace.service)
+# a setting only a restart applies: the reload warns (a journal entry of priority 4)
+printf 'capture:\n  payload_bytes: 1024\n' >> /etc/zerotrace/zerotrace.yaml
 systemctl reload zerotrace.service
 echo "reload=$?" >> $R/systemd.txt
 sleep 2
@@ -31,4 +33,5 @@ echo "stop=$?" >> $R/systemd.txt
 systemctl show -p ActiveState -p Result zerotrace.service | sed 's/^/after_stop_/' >> $R/systemd.txt
 cp /var/lib/zerotrace/spans.jsonl $R/spans.jsonl
 journalctl -u zerotrace.service --no-pager -o cat > $R/journal.txt 2>&1
+journalctl -u zerotrace.service --no-pager -o json > $R/journal.json 2>&1
 echo done
