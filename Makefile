@@ -20,11 +20,12 @@ PROTOC_C   ?= protoc-c
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	      -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf
-LDLIBS     := -lbpf -lelf -lz -lcurl -lyaml -lmicrohttpd -lnghttp2 -lpthread
+LDLIBS     := -lbpf -lelf -lz -lcurl -lyaml -lmicrohttpd -lnghttp2 -lcapstone -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Wno-unused-parameter \
 	      -Werror -Ivmlinux/$(ARCH) -Ibpf
 
-BPF_SRCS   := bpf/socktrace.bpf.c bpf/tracepoint.bpf.c bpf/kprobe.bpf.c bpf/process.bpf.c
+BPF_SRCS   := bpf/socktrace.bpf.c bpf/tracepoint.bpf.c bpf/kprobe.bpf.c bpf/process.bpf.c \
+	      bpf/gouprobe.bpf.c
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_HDRS   := $(wildcard bpf/*.h)
 PROTO      := user/export/otlp_trace.proto

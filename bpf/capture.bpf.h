@@ -8,6 +8,7 @@
 
 #include "conn.bpf.h"
 #include "http2.bpf.h"
+#include "goroutine.bpf.h"
 
 #define ZT_EINPROGRESS 115
 
@@ -68,6 +69,7 @@ static __always_inline void fill_header(struct zt_event_header *h, __u16 type, _
 	h->tid = (__u32)pid_tgid;
 	h->pad = 0;
 	h->ts = bpf_ktime_get_ns();
+	h->g = current_goroutine(h->pid);
 }
 
 /* Ship a connection's open, close or addresses. pid_tgid: whom the header names (a close seen

@@ -25,7 +25,10 @@ enum zt_event_type {
 	ZT_EV_CONN_CLOSE = 3, /* close() of a connection the agent was shown */
 	ZT_EV_PROC_EXEC = 4,
 	ZT_EV_PROC_EXIT = 5,
-	ZT_EV_CONN_INFO = 6, /* a connection's addresses, before its first data event */
+	ZT_EV_CONN_INFO = 6,	 /* a connection's addresses, before its first data event */
+	ZT_EV_GO_NEWG = 7,	 /* Go: goroutine `object` created by goroutine `subject` */
+	ZT_EV_GO_HTTP_RT = 8,	 /* Go: goroutine `subject` makes net/http Request `object` */
+	ZT_EV_GO_HTTP_WRITE = 9, /* Go: goroutine `subject` writes net/http Request `object` */
 };
 
 enum zt_direction {
@@ -114,6 +117,7 @@ struct zt_event_header {
 	__u32 tid;
 	__u32 pad;
 	__u64 ts; /* CLOCK_MONOTONIC ns: syscall entry for writes, exit for reads */
+	__u64 g;  /* the running goroutine (runtime.g address) in a followed Go process, else 0 */
 };
 
 struct zt_conn_id {
@@ -158,12 +162,24 @@ struct zt_proc_event {
 	char filename[ZT_FILENAME_LEN]; /* exec only: the path that was executed */
 };
 
+/* Pids the agent can follow as Go: PID_MAX_LIMIT, the most any kernel allows. */
+#define ZT_GO_PID_MAX (4u * 1024 * 1024)
+
+/* Go runtime events from the uprobes (bpf/gouprobe.bpf.c): two runtime pointers whose meaning
+ * the type gives. */
+struct zt_go_event {
+	struct zt_event_header hdr;
+	__u64 subject;
+	__u64 object;
+};
+
 _Static_assert(sizeof(struct zt_tuple) == 40, "zt_tuple ABI");
-_Static_assert(sizeof(struct zt_event_header) == 24, "zt_event_header ABI");
+_Static_assert(sizeof(struct zt_event_header) == 32, "zt_event_header ABI");
 _Static_assert(sizeof(struct zt_conn_id) == 16, "zt_conn_id ABI");
-_Static_assert(sizeof(struct zt_data_event) == 56, "zt_data_event ABI");
-_Static_assert(sizeof(struct zt_conn_event) == 88, "zt_conn_event ABI");
-_Static_assert(sizeof(struct zt_proc_event) == 168, "zt_proc_event ABI");
+_Static_assert(sizeof(struct zt_data_event) == 64, "zt_data_event ABI");
+_Static_assert(sizeof(struct zt_conn_event) == 96, "zt_conn_event ABI");
+_Static_assert(sizeof(struct zt_proc_event) == 176, "zt_proc_event ABI");
+_Static_assert(sizeof(struct zt_go_event) == 48, "zt_go_event ABI");
 _Static_assert(sizeof(struct zt_segment) == 8, "zt_segment ABI");
 _Static_assert((ZT_MAX_CAPTURE & (ZT_MAX_CAPTURE - 1)) == 0, "capture mask needs a power of 2");
 

@@ -9,6 +9,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+volatile __u64 go_pids[ZT_GO_PID_WORDS]; /* goroutine.bpf.h */
+
 static __always_inline struct zt_proc_event *proc_event(__u16 type)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();

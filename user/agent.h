@@ -14,6 +14,7 @@ struct agent {
 	struct tracer *tracer;
 	struct exporter *exp;
 	struct metrics *metrics;
+	struct gofollow *go;
 };
 
 /* One line with every counter, so that no drop is silent. */

@@ -242,6 +242,11 @@ static int parse_bool(const char *v, bool *out)
 	return 0;
 }
 
+static int set_go_goroutines(struct config *c, const char *v)
+{
+	return parse_bool(v, &c->go_goroutines);
+}
+
 static int set_metrics_enabled(struct config *c, const char *v)
 {
 	return parse_bool(v, &c->metrics_enabled);
@@ -290,6 +295,7 @@ static const struct option_def options[] = {
     {"capture.max_connections", "ZEROTRACE_MAX_CONNECTIONS", set_max_conns, "a count, 16..4194304"},
     {"capture.ringbuf_bytes", "ZEROTRACE_RINGBUF_BYTES", set_ringbuf,
      "a power of two, 4096..1073741824"},
+    {"capture.go_goroutines", "ZEROTRACE_GO_GOROUTINES", set_go_goroutines, "true or false"},
     {"log.level", "ZEROTRACE_LOG_LEVEL", set_log_level, "error, warn, info or debug"},
     {"select.cgroups", NULL, add_cgroup, "cgroup path globs (starting with /)"},
     {"service_names", NULL, add_service_name, "GLOB=NAME (executable glob, service name)"},
@@ -338,6 +344,7 @@ static void defaults(struct config *c)
 	c->capture_bytes = ZT_DEFAULT_CAPTURE;
 	c->max_conns = 16384;
 	c->ringbuf_bytes = 2 << 20;
+	c->go_goroutines = true;
 	c->stats_interval_s = 60;
 	c->log_level = LOG_LVL_INFO;
 	c->metrics_addr = strdup("127.0.0.1:9464");

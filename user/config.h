@@ -39,6 +39,7 @@ struct config {
 	enum log_level log_level;
 	/* operations */
 	bool metrics_enabled;
+	bool go_goroutines; /* follow goroutines in Go processes (gofollow.h) */
 	char *metrics_addr;
 	struct name_rule service_names[FILTER_MAX];
 	int nservice_names;

@@ -219,7 +219,8 @@ static void handle_gap(struct conn *c, uint8_t d)
 	http1_parser__gap(&cd->parser);
 }
 
-void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *payload)
+void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *payload,
+		uint64_t task)
 {
 	uint8_t d = ev->dir & 1;
 	struct conn_dir *cd = &c->dir[d];
@@ -227,7 +228,7 @@ void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *p
 	size_t total = ev->bytes, captured = ev->captured;
 	bool h2 = ev->flags & ZT_DATA_F_SEGMENTS;
 
-	c->cur_tid = ev->hdr.tid;
+	c->cur_task = task;
 	c->last_ts = ev->hdr.ts;
 	if (h2 && !c->h2 && !(c->h2 = h2_conn__new(c)))
 		return;

@@ -39,7 +39,7 @@ struct conn {
 	struct zt_conn_id id;
 	struct zt_tuple tuple; /* family 0 until ZT_EV_CONN_INFO brings it: conn__has_addrs */
 	uint8_t role;	       /* enum zt_role, as the kernel saw it */
-	uint32_t cur_tid;      /* thread of the event being parsed */
+	uint64_t cur_task;     /* whose context the event being parsed is in (correlate.h) */
 	uint64_t last_ts;      /* monotonic ns of the last event */
 	struct conn_dir dir[2];
 	struct pending *pend_head, *pend_tail;
@@ -81,7 +81,8 @@ void conn_table__close_all(struct conn_table *ct, uint64_t ts);
 uint32_t conn_table__size(const struct conn_table *ct);
 
 /* One data event of this connection. */
-void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *payload);
+void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *payload,
+		uint64_t task);
 
 /* httpspan.c: HTTP/1 messages → spans, and what HTTP/2 spans share with them */
 extern const struct http1_callbacks http_span_callbacks;

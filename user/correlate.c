@@ -11,10 +11,11 @@
 
 struct correlator {
 	uint64_t rng[4];
-	struct u64map *live;	/* span id → open server span */
-	struct u64map *context; /* pid << 32 | tid → span id of the thread's server span */
-	struct u64map *index;	/* (seq, head hash) → chain of client spans awaiting a server */
-	struct u64map *opens;	/* connection → span id of the context that connected it */
+	struct u64map *live; /* span id → open server span */
+	struct u64map
+	    *context; /* task (task_of_thread, task_of_goroutine) → span id of its context */
+	struct u64map *index; /* (seq, head hash) → chain of client spans awaiting a server */
+	struct u64map *opens; /* connection → span id of the context that connected it */
 	uint32_t max_contexts;
 	/* Client spans that ended before their server side read the request (a client that
 	 * gives up and closes): copies kept, indexed, for HOLD_NS, so the join still happens. */
@@ -201,24 +202,46 @@ static struct span *find_client(struct correlator *c, const struct join_key *k, 
 	return n == 1 ? candidate : NULL;
 }
 
-static void set_context(struct correlator *c, uint32_t pid, uint32_t tid, const uint8_t id[8])
+uint64_t task_of_goroutine(uint32_t pid, uint64_t g)
 {
+	uint64_t k = (g ^ (uint64_t)pid * 0x9E3779B97F4A7C15ull) | TASK_GOROUTINE;
+
+	return k != UINT64_MAX ? k : TASK_GOROUTINE;
+}
+
+static void set_context(struct correlator *c, uint64_t task, const uint8_t id[8])
+{
+	if (!task)
+		return;
 	if (u64map__size(c->context) >= c->max_contexts) {
-		/* threads come and go; forget them all rather than grow without bound */
+		/* threads and goroutines come and go; forget them all rather than grow without
+		 * bound */
 		u64map__clear(c->context);
 		c->stats.context_resets++;
 	}
-	u64map__put(c->context, (uint64_t)pid << 32 | tid, (void *)(uintptr_t)id64(id));
+	u64map__put(c->context, task, (void *)(uintptr_t)id64(id));
 }
 
-static struct span *context_of(struct correlator *c, uint32_t pid, uint32_t tid)
+static struct span *context_of(struct correlator *c, uint64_t task)
 {
-	uint64_t id = (uintptr_t)u64map__get(c->context, (uint64_t)pid << 32 | tid);
+	uint64_t id = task ? (uintptr_t)u64map__get(c->context, task) : 0;
 
 	return id ? u64map__get(c->live, id) : NULL;
 }
 
-void correlator__server_start(struct correlator *c, struct span *s, uint32_t pid, uint32_t tid,
+void correlator__inherit(struct correlator *c, uint64_t parent, uint64_t child)
+{
+	struct span *ctx = context_of(c, parent);
+
+	/* a recycled goroutine structure must not keep its previous life's context */
+	u64map__del(c->context, child);
+	if (ctx) {
+		set_context(c, child, ctx->ctx.span_id);
+		c->stats.inherited++;
+	}
+}
+
+void correlator__server_start(struct correlator *c, struct span *s, uint64_t task,
 			      const struct join_key *k, const char *traceparent, size_t tp_len,
 			      const char *tracestate, size_t ts_len)
 {
@@ -252,7 +275,7 @@ void correlator__server_start(struct correlator *c, struct span *s, uint32_t pid
 	correlator__new_span_id(c, s->ctx.span_id);
 	if (!u64map__put(c->live, id64(s->ctx.span_id), s))
 		s->live = true;
-	set_context(c, pid, tid, s->ctx.span_id);
+	set_context(c, task, s->ctx.span_id);
 }
 
 uint64_t conn_key_of(const struct zt_conn_id *id)
@@ -262,10 +285,15 @@ uint64_t conn_key_of(const struct zt_conn_id *id)
 	return k && k != UINT64_MAX ? k : 1;
 }
 
-void correlator__conn_open(struct correlator *c, uint64_t conn_key, uint32_t pid, uint32_t tid)
+void correlator__conn_open(struct correlator *c, uint64_t conn_key, uint64_t task)
 {
-	struct span *ctx = context_of(c, pid, tid);
+	struct span *ctx;
 
+	/* Go's dialer goroutine may hand the connection to another caller than the one it dialed
+	 * for: goroutines follow the request that writes (correlator__client_start) instead */
+	if (task & TASK_GOROUTINE)
+		return;
+	ctx = context_of(c, task);
 	if (!ctx)
 		return;
 	if (u64map__size(c->opens) >= c->max_contexts) {
@@ -277,8 +305,7 @@ void correlator__conn_open(struct correlator *c, uint64_t conn_key, uint32_t pid
 }
 
 /* The server span a new client request belongs to, if any can be known. */
-static struct span *client_parent(struct correlator *c, uint32_t pid, uint32_t tid,
-				  uint64_t first_on_conn)
+static struct span *client_parent(struct correlator *c, uint64_t task, uint64_t first_on_conn)
 {
 	uint64_t opener = first_on_conn ? (uintptr_t)u64map__del(c->opens, first_on_conn) : 0;
 
@@ -291,14 +318,14 @@ static struct span *client_parent(struct correlator *c, uint32_t pid, uint32_t t
 			c->stats.joined_connect++;
 		return p;
 	}
-	return context_of(c, pid, tid);
+	return context_of(c, task);
 }
 
-bool correlator__client_start(struct correlator *c, struct span *s, uint32_t pid, uint32_t tid,
+bool correlator__client_start(struct correlator *c, struct span *s, uint32_t pid, uint64_t task,
 			      uint64_t first_on_conn, const struct join_key *k,
 			      const char *traceparent, size_t tp_len)
 {
-	struct span *parent = client_parent(c, pid, tid, first_on_conn);
+	struct span *parent = client_parent(c, task, first_on_conn);
 	struct traceparent tp;
 
 	if (traceparent && tp_len && !traceparent_parse(traceparent, tp_len, &tp)) {
@@ -315,6 +342,9 @@ bool correlator__client_start(struct correlator *c, struct span *s, uint32_t pid
 		inherit(s, parent);
 		c->stats.joined_thread++;
 	} else {
+		/* work handed to goroutines that no request created (a worker pool fed by a
+		 * channel): the link is not followed, and says so */
+		c->stats.goroutine_unlinked += (task & TASK_GOROUTINE) != 0;
 		correlator__new_trace_id(c, s->ctx.trace_id);
 		s->trace_flags = 1;
 	}
@@ -333,16 +363,16 @@ bool correlator__client_start(struct correlator *c, struct span *s, uint32_t pid
 	return true;
 }
 
-void correlator__client_response(struct correlator *c, const struct span *s, uint32_t pid,
-				 uint32_t tid)
+void correlator__client_response(struct correlator *c, const struct span *s, uint64_t task)
 {
 	struct span *parent;
 
-	if (!s->has_parent)
+	/* a goroutine that reads a response (net/http's readLoop) is not its caller */
+	if (!s->has_parent || (task & TASK_GOROUTINE))
 		return;
 	parent = u64map__get(c->live, id64(s->parent_id));
 	if (parent && parent->proc == s->proc)
-		set_context(c, pid, tid, parent->ctx.span_id);
+		set_context(c, task, parent->ctx.span_id);
 }
 
 /* Expire held copies: all of them, or those past their time. An expired one that is still

@@ -54,7 +54,23 @@ struct correlator_stats {
 	uint64_t joined_held;	     /* joins to a client span that had already ended */
 	uint64_t server_local_unjoined; /* requests from this node that matched no client span */
 	uint64_t context_resets;	/* thread-context or connect table full and emptied */
+	uint64_t inherited;		/* goroutines created in a request's context */
+	uint64_t goroutine_unlinked;	/* client spans of goroutines in no request's context */
 };
+
+/*
+ * A task is whose context a request is in: a thread, or in a Go process the agent follows, a
+ * goroutine; 0 is none (a Go process that cannot be followed: no link rather than a guess from
+ * threads that goroutines move between).
+ */
+#define TASK_GOROUTINE (1ull << 63)
+
+static inline uint64_t task_of_thread(uint32_t pid, uint32_t tid)
+{
+	return (uint64_t)pid << 32 | tid;
+}
+
+uint64_t task_of_goroutine(uint32_t pid, uint64_t g);
 
 struct correlator *correlator__new(uint32_t capacity);
 void correlator__free(struct correlator *c);
@@ -63,22 +79,23 @@ void correlator__free(struct correlator *c);
 void correlator__new_trace_id(struct correlator *c, uint8_t id[16]);
 void correlator__new_span_id(struct correlator *c, uint8_t id[8]);
 
-void correlator__server_start(struct correlator *c, struct span *s, uint32_t pid, uint32_t tid,
+void correlator__server_start(struct correlator *c, struct span *s, uint64_t task,
 			      const struct join_key *k, const char *traceparent, size_t tp_len,
 			      const char *tracestate, size_t ts_len);
-/* A connection was opened by (pid, tid): remember the thread's context, for the connection's
- * first request (event loops write it when the connect completes, in another message's turn).
+/* A connection was opened by a thread: remember its context, for the connection's first
+ * request (event loops write it when the connect completes, in another message's turn).
  * conn_key identifies the connection (conn_key_of). */
-void correlator__conn_open(struct correlator *c, uint64_t conn_key, uint32_t pid, uint32_t tid);
+void correlator__conn_open(struct correlator *c, uint64_t conn_key, uint64_t task);
+/* Goroutine child was created by parent: it starts in parent's context (or none). */
+void correlator__inherit(struct correlator *c, uint64_t parent, uint64_t child);
 /* first_on_conn: conn_key of the connection when this is its first request, else 0.
  * false: rule 4, make no span for this request. */
-bool correlator__client_start(struct correlator *c, struct span *s, uint32_t pid, uint32_t tid,
+bool correlator__client_start(struct correlator *c, struct span *s, uint32_t pid, uint64_t task,
 			      uint64_t first_on_conn, const struct join_key *k,
 			      const char *traceparent, size_t tp_len);
 uint64_t conn_key_of(const struct zt_conn_id *id);
-/* The response to client span s was read on tid: the thread is back in s's caller's context. */
-void correlator__client_response(struct correlator *c, const struct span *s, uint32_t pid,
-				 uint32_t tid);
+/* The response to client span s was read by task: a thread is back in s's caller's context. */
+void correlator__client_response(struct correlator *c, const struct span *s, uint64_t task);
 /* A span ended (or is dropped): it can no longer be a parent or be joined. */
 void correlator__span_end(struct correlator *c, struct span *s);
 

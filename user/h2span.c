@@ -170,6 +170,7 @@ static void start_stream(struct h2_conn *h, uint8_t dir, const struct h2_headers
 	struct h2_stream *st;
 	struct process *proc;
 	struct span *s;
+	uint64_t task = h->conn->cur_task;
 
 	if (h->nstreams >= H2_MAX_STREAMS) {
 		struct h2_stream *old = h->streams;
@@ -227,10 +228,17 @@ static void start_stream(struct h2_conn *h, uint8_t dir, const struct h2_headers
 		}
 	}
 	span__set_int(s, "zerotrace.http2.stream_id", hd->stream);
+	/* Go's HTTP/2 stacks read and write every stream from goroutines of the connection, not of
+	 * the request: no in-process link until their streams are followed, rather than a wrong one
+	 */
+	if (task & TASK_GOROUTINE) {
+		task = 0;
+		t->stats.go_h2_unlinked++;
+	}
 	if (s->kind == SPAN_KIND_SERVER) {
-		correlator__server_start(t->corr, s, c->id.pid, c->cur_tid, &key, hd->traceparent.p,
+		correlator__server_start(t->corr, s, task, &key, hd->traceparent.p,
 					 hd->traceparent.len, hd->tracestate.p, hd->tracestate.len);
-	} else if (!correlator__client_start(t->corr, s, c->id.pid, c->cur_tid,
+	} else if (!correlator__client_start(t->corr, s, c->id.pid, task,
 					     c->requests_sent++ ? 0 : conn_key_of(&c->id), &key,
 					     hd->traceparent.p, hd->traceparent.len)) {
 		span__free(s); /* the application traces this call itself */
@@ -275,8 +283,7 @@ static void on_headers(void *ctx, const struct h2_headers *hd)
 			st->grpc = true; /* the request's content-type was not decodable */
 		}
 		if (s && s->kind == SPAN_KIND_CLIENT)
-			correlator__client_response(h->conn->tracer->corr, s, h->conn->id.pid,
-						    h->conn->cur_tid);
+			correlator__client_response(h->conn->tracer->corr, s, h->conn->cur_task);
 		if (s && hd->status) {
 			span__set_int(s, "http.response.status_code", hd->status);
 			if (hd->status >= 500 || (hd->status >= 400 && s->kind == SPAN_KIND_CLIENT))

@@ -217,9 +217,9 @@ static void start_request(struct conn_dir *cd, const struct http1_head *h, uint6
 	span__set_process(s, proc);
 	httpspan__request_attrs(c, s, h, h->minor_version ? "1.1" : "1.0");
 	if (s->kind == SPAN_KIND_SERVER) {
-		correlator__server_start(t->corr, s, c->id.pid, c->cur_tid, &key, h->traceparent.p,
+		correlator__server_start(t->corr, s, c->cur_task, &key, h->traceparent.p,
 					 h->traceparent.len, h->tracestate.p, h->tracestate.len);
-	} else if (!correlator__client_start(t->corr, s, c->id.pid, c->cur_tid,
+	} else if (!correlator__client_start(t->corr, s, c->id.pid, c->cur_task,
 					     c->requests_sent++ ? 0 : conn_key_of(&c->id), &key,
 					     h->traceparent.p, h->traceparent.len)) {
 		/* the application traces this call itself: its span, not a second one */
@@ -272,7 +272,7 @@ static void on_head(void *ctx, const struct http1_head *h, uint64_t start_ts, en
 	if (!p->span)
 		return;
 	if (p->span->kind == SPAN_KIND_CLIENT)
-		correlator__client_response(c->tracer->corr, p->span, c->id.pid, c->cur_tid);
+		correlator__client_response(c->tracer->corr, p->span, c->cur_task);
 	span__set_int(p->span, "http.response.status_code", h->status);
 	if (h->status >= 500 || (h->status >= 400 && p->span->kind == SPAN_KIND_CLIENT))
 		p->span->status = SPAN_STATUS_ERROR;

@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "config.h"
 #include "export/exporter.h"
+#include "gofollow.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -92,7 +93,8 @@ static struct filter *filter_of(struct config *cfg)
 static void warn_restart_only(const struct config *old, const struct config *cur)
 {
 	if (old->hooks != cur->hooks || old->capture_bytes != cur->capture_bytes ||
-	    old->max_conns != cur->max_conns || old->ringbuf_bytes != cur->ringbuf_bytes ||
+	    old->go_goroutines != cur->go_goroutines || old->max_conns != cur->max_conns ||
+	    old->ringbuf_bytes != cur->ringbuf_bytes ||
 	    old->metrics_enabled != cur->metrics_enabled ||
 	    (old->metrics_addr && cur->metrics_addr &&
 	     strcmp(old->metrics_addr, cur->metrics_addr)))
@@ -176,6 +178,13 @@ static int start(struct agent *a)
 	a->tracer->forget_ctx = a->probe;
 	a->tracer->resend_addrs = probe__resend_addrs;
 	a->tracer->resend_addrs_ctx = a->probe;
+	a->go = gofollow__new(a->probe, "/proc", a->cfg.go_goroutines);
+	if (!a->go) {
+		pr_err("out of memory");
+		return -1;
+	}
+	a->tracer->go = a->go;
+	gofollow__scan(a->go);
 	return 0;
 }
 
@@ -256,6 +265,7 @@ int main(int argc, char **argv, char **envp)
 
 	if (!start(&a) && !run(&a, argc, argv, envp))
 		err = 0;
+	gofollow__free(a.go); /* its uprobes before the programs */
 	probe__free(a.probe);
 	metrics__free(a.metrics);
 	exporter__free(a.exp);

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "goelf.h"
 #include "log.h"
 #include "probe.h"
 #include "zerotrace.skel.h"
@@ -381,6 +382,70 @@ void probe__resend_addrs(void *probe)
 
 	/* read by every data event's program; a torn view only ships them once more */
 	__atomic_add_fetch(&p->skel->bss->tuple_epoch, 1, __ATOMIC_RELAXED);
+}
+
+struct go_links {
+	int n;
+	struct bpf_link *links[3 + GO_MAX_RETS];
+};
+
+static int go_attach_one(struct go_links *l, struct bpf_program *prog, const char *path,
+			 uint64_t off)
+{
+	struct bpf_link *link = bpf_program__attach_uprobe_opts(prog, -1, path, off, NULL);
+
+	if (!link)
+		return -errno;
+	l->links[l->n++] = link;
+	return 0;
+}
+
+struct go_links *probe__attach_go(struct probe *p, const char *path, const struct go_binary *b)
+{
+	struct go_links *l = calloc(1, sizeof(*l));
+	int err;
+
+	if (!l)
+		return NULL;
+	/* the RET probes first: an entry probe alone would leave callers behind in the map */
+	for (int i = 0; i < b->nrets; i++) {
+		err = go_attach_one(l, p->skel->progs.go_newproc1_ret, path, b->newproc1_rets[i]);
+		if (err)
+			goto fail;
+	}
+	err = go_attach_one(l, p->skel->progs.go_newproc1, path, b->newproc1);
+	if (!err && b->http_roundtrip)
+		err = go_attach_one(l, p->skel->progs.go_http_roundtrip, path, b->http_roundtrip);
+	if (!err && b->http_write)
+		err = go_attach_one(l, p->skel->progs.go_http_request_write, path, b->http_write);
+	if (!err)
+		return l;
+fail:
+	probe__detach_go(l);
+	errno = -err;
+	return NULL;
+}
+
+void probe__detach_go(struct go_links *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < l->n; i++)
+		bpf_link__destroy(l->links[i]);
+	free(l);
+}
+
+void probe__follow_go_pid(struct probe *p, uint32_t pid, bool on)
+{
+	volatile __u64 *word;
+
+	if (pid >= ZT_GO_PID_MAX)
+		return;
+	word = &p->skel->bss->go_pids[pid / 64];
+	if (on)
+		__atomic_or_fetch(word, 1ull << (pid % 64), __ATOMIC_RELAXED);
+	else
+		__atomic_and_fetch(word, ~(1ull << (pid % 64)), __ATOMIC_RELAXED);
 }
 
 const char *probe__path(const struct probe *p)

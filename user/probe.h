@@ -49,6 +49,14 @@ void probe__set_pids(struct probe *p, const uint32_t *pids, int n);
 typedef void (*prog_stats_fn)(void *ctx, const char *name, uint64_t run_time_ns, uint64_t run_cnt);
 void probe__prog_stats(struct probe *p, prog_stats_fn fn, void *ctx);
 const char *probe__path(const struct probe *p);
+
+/* Go uprobes on one executable (every process that maps it): NULL and errno on failure. */
+struct go_binary;
+struct go_links;
+struct go_links *probe__attach_go(struct probe *p, const char *path, const struct go_binary *b);
+void probe__detach_go(struct go_links *l);
+/* Events of pid carry its running goroutine (bpf/goroutine.bpf.h), or stop doing so. */
+void probe__follow_go_pid(struct probe *p, uint32_t pid, bool on);
 void probe__free(struct probe *p);
 
 extern const char *const drop_reason_names[ZT_DROP_MAX];

@@ -4,6 +4,8 @@
 #include "conn.h"
 #include "correlate.h"
 #include "export/exporter.h"
+#include "gofollow.h"
+#include "gohttp.h"
 #include "log.h"
 #include "metrics.h"
 #include "probe.h"
@@ -27,6 +29,7 @@ bool agent__any_loss(struct agent *a)
 void agent__log_stats(struct agent *a, bool final)
 {
 	const struct tracer_stats *ts = &a->tracer->stats;
+	struct gofollow_stats gs;
 	uint64_t drops[ZT_DROP_MAX];
 	struct correlator_stats cs;
 	struct exporter_stats es;
@@ -63,6 +66,16 @@ void agent__log_stats(struct agent *a, bool final)
 		(unsigned long long)cs.client_unjoined,
 		(unsigned long long)cs.server_local_unjoined,
 		(unsigned long long)cs.context_resets);
+	gofollow__stats(a->go, &gs);
+	pr_info("%s: binaries_followed=%llu binaries_unfollowed=%llu attach_failed=%llu "
+		"pids_followed=%llu pids_unfollowed=%llu goroutines_inherited=%llu "
+		"client_unlinked=%llu h2_unlinked=%llu http_writer_resets=%llu",
+		final ? "final go" : "go", (unsigned long long)gs.binaries_followed,
+		(unsigned long long)gs.binaries_unfollowed, (unsigned long long)gs.attach_failed,
+		(unsigned long long)gs.pids_followed, (unsigned long long)gs.pids_unfollowed,
+		(unsigned long long)cs.inherited, (unsigned long long)cs.goroutine_unlinked,
+		(unsigned long long)ts->go_h2_unlinked,
+		(unsigned long long)gohttp__resets(a->tracer->gohttp));
 }
 
 static void counter(FILE *out, const char *name, const char *help, uint64_t v)
@@ -96,6 +109,7 @@ void agent__prometheus(void *agent, FILE *out)
 {
 	struct agent *a = agent;
 	const struct tracer_stats *ts = &a->tracer->stats;
+	struct gofollow_stats gs;
 	uint64_t drops[ZT_DROP_MAX];
 	struct correlator_stats cs;
 	struct exporter_stats es;
@@ -162,6 +176,28 @@ void agent__prometheus(void *agent, FILE *out)
 		(unsigned long long)cs.joined_thread);
 	fprintf(out, "zerotrace_links_total{rule=\"connect\"} %llu\n",
 		(unsigned long long)cs.joined_connect);
+	gofollow__stats(a->go, &gs);
+	gauge(out, "zerotrace_go_binaries_followed",
+	      "Go executables whose goroutines are followed (uprobes attached).",
+	      gs.binaries_followed);
+	gauge(out, "zerotrace_go_binaries_unfollowed",
+	      "Go executables that cannot be followed: no in-process links for their processes.",
+	      gs.binaries_unfollowed);
+	counter(out, "zerotrace_go_attach_failed_total",
+		"Go executables whose uprobes the kernel refused.", gs.attach_failed);
+	gauge(out, "zerotrace_go_processes_followed", "Go processes followed now.",
+	      gs.pids_followed);
+	counter(out, "zerotrace_go_goroutines_inherited_total",
+		"Goroutines created in a request's context.", cs.inherited);
+	counter(out, "zerotrace_go_client_unlinked_total",
+		"Client spans of goroutines in no request's context (worker pools): new traces.",
+		cs.goroutine_unlinked);
+	counter(out, "zerotrace_go_http2_unlinked_total",
+		"HTTP/2 requests of followed Go processes, left without an in-process link.",
+		ts->go_h2_unlinked);
+	counter(out, "zerotrace_go_http_writer_resets_total",
+		"net/http writer tables emptied because they were full.",
+		gohttp__resets(a->tracer->gohttp));
 	fputs("# HELP zerotrace_bpf_run_seconds_total BPF program run time "
 	      "(kernel.bpf_stats_enabled=1).\n# TYPE zerotrace_bpf_run_seconds_total counter\n",
 	      out);

@@ -7,6 +7,8 @@
 #include "clock.h"
 #include "conn.h"
 #include "correlate.h"
+#include "gofollow.h"
+#include "gohttp.h"
 #include "log.h"
 #include "proc.h"
 #include "span.h"
@@ -34,7 +36,8 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->procs = proc_table__new(opts->proc_root ? opts->proc_root : "/proc", 1024);
 	t->conns = conn_table__new(t, opts->max_conns ? opts->max_conns : 16384);
 	t->corr = correlator__new(4096);
-	if (!t->procs || !t->conns || !t->corr) {
+	t->gohttp = gohttp__new(16384);
+	if (!t->procs || !t->conns || !t->corr || !t->gohttp) {
 		tracer__free(t);
 		errno = ENOMEM;
 		return NULL;
@@ -48,6 +51,7 @@ void tracer__free(struct tracer *t)
 		return;
 	conn_table__free(t->conns);
 	correlator__free(t->corr);
+	gohttp__free(t->gohttp);
 	proc_table__free(t->procs);
 	free(t);
 }
@@ -84,6 +88,7 @@ void tracer__tick(struct tracer *t)
 	/* wall clock steps (NTP) must not skew span times for long */
 	t->mono_to_unix_ns = clock_offset();
 	correlator__expire(t->corr, false);
+	gofollow__tick(t->go, now_ns());
 	if (t->addrs_wanted)
 		ask_addrs(t, now_ns());
 }
@@ -92,6 +97,39 @@ void tracer__flush(struct tracer *t)
 {
 	conn_table__close_all(t->conns, now_ns());
 	correlator__expire(t->corr, true);
+}
+
+/* Whose context an event is in (correlate.h): its thread; in a Go process the agent follows,
+ * the goroutine it ran on, or the one a net/http writer goroutine writes for; none in a Go
+ * process that cannot be followed. */
+static uint64_t task_of(struct tracer *t, const struct zt_event_header *h)
+{
+	uint64_t g;
+
+	switch (gofollow__state(t->go, h->pid)) {
+	case GO_FOLLOWED:
+		g = h->g ? gohttp__on_behalf_of(t->gohttp, h->pid, h->g) : 0;
+		return g ? task_of_goroutine(h->pid, g) : 0;
+	case GO_UNFOLLOWED: return 0;
+	default: return task_of_thread(h->pid, h->tid);
+	}
+}
+
+static void handle_go(struct tracer *t, const struct zt_go_event *ev)
+{
+	uint32_t pid = ev->hdr.pid;
+
+	switch (ev->hdr.type) {
+	case ZT_EV_GO_NEWG:
+		gohttp__forget(t->gohttp, pid, ev->object);
+		correlator__inherit(t->corr, task_of_goroutine(pid, ev->subject),
+				    task_of_goroutine(pid, ev->object));
+		break;
+	case ZT_EV_GO_HTTP_RT: gohttp__round_trip(t->gohttp, pid, ev->subject, ev->object); break;
+	case ZT_EV_GO_HTTP_WRITE:
+		gohttp__request_write(t->gohttp, pid, ev->subject, ev->object);
+		break;
+	}
 }
 
 static int handle_data(struct tracer *t, const struct zt_data_event *ev, size_t len)
@@ -110,7 +148,7 @@ static int handle_data(struct tracer *t, const struct zt_data_event *ev, size_t 
 		t->addrs_wanted = true;
 		ask_addrs(t, ev->hdr.ts);
 	}
-	conn__feed(c, ev, (const uint8_t *)(ev + 1));
+	conn__feed(c, ev, (const uint8_t *)(ev + 1), task_of(t, &ev->hdr));
 	return 0;
 }
 
@@ -151,7 +189,7 @@ int tracer__handle(struct tracer *t, const void *data, size_t len)
 		}
 		correlator__conn_open(t->corr,
 				      conn_key_of(&((const struct zt_conn_event *)data)->conn),
-				      h->pid, h->tid);
+				      task_of(t, h));
 		break;
 	case ZT_EV_CONN_CLOSE:
 		if (len < sizeof(struct zt_conn_event)) {
@@ -179,11 +217,22 @@ int tracer__handle(struct tracer *t, const void *data, size_t len)
 		snprintf(comm, sizeof(comm), "%.*s", ZT_COMM_LEN, pe->comm);
 		snprintf(file, sizeof(file), "%.*s", ZT_FILENAME_LEN, pe->filename);
 		proc_table__exec(t->procs, h->pid, comm, file);
+		gofollow__exec(t->go, h->pid);
 		break;
 	}
 	case ZT_EV_PROC_EXIT:
 		conn_table__close_pid(t->conns, h->pid, h->ts, t->forget, t->forget_ctx);
 		proc_table__forget(t->procs, h->pid);
+		gofollow__exit(t->go, h->pid);
+		break;
+	case ZT_EV_GO_NEWG:
+	case ZT_EV_GO_HTTP_RT:
+	case ZT_EV_GO_HTTP_WRITE:
+		if (len < sizeof(struct zt_go_event)) {
+			err = -EINVAL;
+			break;
+		}
+		handle_go(t, data);
 		break;
 	default: err = -EINVAL;
 	}

@@ -12,6 +12,8 @@ struct proc_table;
 struct conn_table;
 struct correlator;
 struct filter;
+struct gofollow;
+struct gohttp;
 
 struct tracer_stats {
 	uint64_t events;
@@ -27,6 +29,7 @@ struct tracer_stats {
 	uint64_t no_process;		 /* process vanished before it could be identified */
 	uint64_t h2_streams_evicted;	 /* HTTP/2 connection with too many open streams */
 	uint64_t http1_requests_evicted; /* HTTP/1 connection with too many waiting requests */
+	uint64_t go_h2_unlinked;	 /* HTTP/2 requests of followed Go processes: not linked */
 };
 
 /* Where finished spans go; takes ownership. */
@@ -41,6 +44,8 @@ struct tracer {
 	struct conn_table *conns;
 	struct correlator *corr;
 	struct filter *filter;
+	struct gofollow *go; /* NULL: no process is followed as Go */
+	struct gohttp *gohttp;
 	span_sink_fn sink;
 	void *sink_ctx;
 	conn_forget_fn forget;

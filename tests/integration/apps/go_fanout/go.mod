@@ -1,0 +1,3 @@
+module zerotrace/tests/go_fanout
+
+go 1.19

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What the agent needs to know of a Go executable before it follows its goroutines, read from
+ * the file alone (no symbols: stripped binaries keep .go.buildinfo and .gopclntab):
+ *   - the Go version, from .go.buildinfo;
+ *   - the file offsets of the runtime and net/http functions the uprobes go on, from the
+ *     function table in .gopclntab, and the RET instructions of runtime.newproc1 (decoded
+ *     with capstone: a byte 0xc3 inside another instruction is no place for a probe);
+ *   - that the running g is where bpf/goroutine.bpf.h reads it (an 8-byte TLS block).
+ */
+#ifndef ZT_GOELF_H
+#define ZT_GOELF_H
+
+#include <stdint.h>
+
+#define GO_MAX_RETS 16
+
+struct go_binary {
+	char version[32];		     /* "go1.26.8" */
+	int major, minor;		     /* 1, 26 */
+	uint64_t newproc1;		     /* runtime.newproc1 entry, file offset */
+	uint64_t newproc1_rets[GO_MAX_RETS]; /* its RET instructions, file offsets */
+	int nrets;
+	uint64_t http_roundtrip; /* net/http.(*persistConn).roundTrip; 0: no net/http client */
+	uint64_t http_write;	 /* net/http.(*Request).write */
+};
+
+/* 0 and *out filled; -ENOEXEC: not a Go executable; -ENOTSUP: Go, but one the agent cannot
+ * follow, with the reason in why (a sentence); other -errno: the file could not be read. */
+int go_binary__inspect(const char *path, struct go_binary *out, char *why, size_t why_len);
+
+#endif

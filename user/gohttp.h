@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Go's net/http client writes each request from the connection's writeLoop goroutine, not from
+ * the goroutine that made the call: the call hands the request over (persistConn.roundTrip)
+ * and waits. The uprobes report both ends by the request's address (ZT_EV_GO_HTTP_RT,
+ * ZT_EV_GO_HTTP_WRITE), in ring order before the write; this table turns the writer's write
+ * into the caller's, per request, on pooled keep-alive connections handed from caller to
+ * caller and on connections that were open before the agent started alike.
+ */
+#ifndef ZT_GOHTTP_H
+#define ZT_GOHTTP_H
+
+#include <stdint.h>
+
+struct gohttp;
+
+struct gohttp *gohttp__new(uint32_t capacity);
+void gohttp__free(struct gohttp *h);
+/* goroutine g of pid makes request req */
+void gohttp__round_trip(struct gohttp *h, uint32_t pid, uint64_t g, uint64_t req);
+/* goroutine g of pid writes request req */
+void gohttp__request_write(struct gohttp *h, uint32_t pid, uint64_t g, uint64_t req);
+/* goroutine g of pid ended its life (its structure is being reused) */
+void gohttp__forget(struct gohttp *h, uint32_t pid, uint64_t g);
+/* The goroutine a write by g is made for: the caller of the request g writes, or g itself
+ * when it writes no net/http request; 0 when it writes one whose caller is unknown. */
+uint64_t gohttp__on_behalf_of(const struct gohttp *h, uint32_t pid, uint64_t g);
+/* tables emptied because they were full */
+uint64_t gohttp__resets(const struct gohttp *h);
+
+#endif
