@@ -87,8 +87,22 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(HDRS) $(BUILD)/otlp_trace.pb-c.o
 deps:
 	tests/install-deps.sh
 
-test-unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+# a real Go executable for the tests of Go binary reading and goroutine context, plain and
+# stripped, built with this machine's Go
+GO_UNIT_APP := tests/integration/apps/go_fanout
+$(BUILD)/tests/go_fanout: $(GO_UNIT_APP)/main.go $(GO_UNIT_APP)/go.mod
+	@mkdir -p $(dir $@)
+	cd $(GO_UNIT_APP) && CGO_ENABLED=0 go build -o $(CURDIR)/$@ .
+
+$(BUILD)/tests/go_fanout-stripped: $(GO_UNIT_APP)/main.go $(GO_UNIT_APP)/go.mod
+	@mkdir -p $(dir $@)
+	cd $(GO_UNIT_APP) && CGO_ENABLED=0 go build -ldflags='-s -w' -o $(CURDIR)/$@ .
+
+test-unit: $(UNIT_BINS) $(BUILD)/tests/go_fanout $(BUILD)/tests/go_fanout-stripped
+	@set -e; export ZT_TEST_GO_BINARY=$(CURDIR)/$(BUILD)/tests/go_fanout \
+		ZT_TEST_GO_STRIPPED=$(CURDIR)/$(BUILD)/tests/go_fanout-stripped \
+		ZT_TEST_GO_VERSION=$$(cd $(GO_UNIT_APP) && go env GOVERSION); \
+	for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 test-integration: $(BUILD)/zerotrace
 	python3 -m pytest -v -p no:cacheprovider tests/integration

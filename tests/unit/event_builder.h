@@ -12,6 +12,9 @@
 
 #define MAX_SPANS 64
 
+/* The goroutine data events report as running (hdr.g), for replays of a Go process. */
+static uint64_t replay_g;
+
 struct collected {
 	struct span *spans[MAX_SPANS];
 	int n;
@@ -98,6 +101,7 @@ static inline int replay_data_only(struct tracer *t, uint32_t pid, uint32_t tid,
 	ev->hdr.pid = pid;
 	ev->hdr.tid = tid;
 	ev->hdr.ts = ts;
+	ev->hdr.g = replay_g;
 	ev->conn.pid = pid;
 	ev->conn.fd = fd;
 	ev->conn.gen = gen;
@@ -126,6 +130,21 @@ static inline int replay_data(struct tracer *t, uint32_t pid, uint32_t tid, int 
 			      const char *payload)
 {
 	return replay_data_cut(t, pid, tid, fd, gen, tuple, dir, seq, ts, payload, strlen(payload));
+}
+
+/* A Go runtime event from the uprobes (ZT_EV_GO_*). */
+static inline int replay_go(struct tracer *t, uint32_t pid, uint16_t type, uint64_t subject,
+			    uint64_t object)
+{
+	struct zt_go_event ev = {};
+
+	ev.hdr.type = type;
+	ev.hdr.len = sizeof(ev);
+	ev.hdr.pid = pid;
+	ev.hdr.tid = pid;
+	ev.subject = subject;
+	ev.object = object;
+	return tracer__handle(t, &ev, sizeof(ev));
 }
 
 #endif
