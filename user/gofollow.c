@@ -17,7 +17,10 @@
 struct gobin {
 	uint64_t dev, ino;
 	enum go_state state;
-	struct go_links *links;
+	struct go_binary info;
+	struct go_links *links;	 /* net/http's, from the start */
+	struct go_links *births; /* goroutine creation's, once a process of it calls out */
+	bool births_tried;
 	uint32_t nprocs;
 	uint64_t idle_since; /* monotonic ns when its last process left; 0 while it has some */
 	struct gobin *next;
@@ -65,6 +68,7 @@ void gofollow__free(struct gofollow *g)
 
 		g->bins = b->next;
 		probe__detach_go(b->links);
+		probe__detach_go(b->births);
 		free(b);
 	}
 	u64map__free(g->not_go);
@@ -107,10 +111,11 @@ static struct gobin *inspect(struct gofollow *g, const char *exe, uint32_t pid, 
 	b->dev = dev;
 	b->ino = ino;
 	b->state = GO_UNFOLLOWED;
+	b->info = info;
 	if (!err && !g->follow) {
 		snprintf(why, sizeof(why), "following goroutines is off (capture.go_goroutines)");
 	} else if (!err && g->probe) {
-		b->links = probe__attach_go(g->probe, exe, &info);
+		b->links = probe__attach_go(g->probe, exe, &info, GO_PROBES_HTTP);
 		if (b->links) {
 			b->state = GO_FOLLOWED;
 		} else {
@@ -211,8 +216,31 @@ void gofollow__tick(struct gofollow *g, uint64_t now)
 		else
 			g->stats.binaries_unfollowed--;
 		probe__detach_go(b->links);
+		probe__detach_go(b->births);
 		free(b);
 	}
+}
+
+void gofollow__calls_out(struct gofollow *g, uint32_t pid)
+{
+	struct gobin *b = g ? u64map__get(g->pids, pid) : NULL;
+	char exe[64];
+
+	if (!b || b->births_tried || b->state != GO_FOLLOWED)
+		return;
+	b->births_tried = true;
+	if (!g->probe)
+		return;
+	snprintf(exe, sizeof(exe), "%s/%u/exe", g->proc_root, pid);
+	b->births = probe__attach_go(g->probe, exe, &b->info, GO_PROBES_CREATION);
+	if (b->births) {
+		pr_info("go: pid %u calls out: following its goroutines' creation", pid);
+		return;
+	}
+	/* calls from goroutines other than the request's own then start new traces */
+	g->stats.attach_failed++;
+	pr_warn("go: pid %u: the kernel refused the goroutine creation uprobes: %s", pid,
+		strerror(errno));
 }
 
 void gofollow__scan(struct gofollow *g)

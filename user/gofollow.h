@@ -2,9 +2,12 @@
 /*
  * Go processes, found and followed: at start-up (gofollow__scan) and on every exec, the
  * executable behind /proc/PID/exe (so a container's binary too) is inspected once per inode
- * (goelf.h); a Go one gets its uprobes once, shared by every process running it, and its
- * processes' events carry their goroutine. The uprobes go when the binary's last process has
- * been gone for a while (a build runs the same Go tool over and over).
+ * (goelf.h); a Go one gets its net/http uprobes once, shared by every process running it, and
+ * its processes' events carry their goroutine. The goroutine creation uprobes, which fire for
+ * every goroutine (net/http's server makes one per request) and so cost the most, go on only
+ * once a process of the binary calls out: a service that calls nothing needs no goroutine
+ * tree. The uprobes go when the binary's last process has been gone for a while (a build runs
+ * the same Go tool over and over).
  */
 #ifndef ZT_GOFOLLOW_H
 #define ZT_GOFOLLOW_H
@@ -39,6 +42,8 @@ void gofollow__scan(struct gofollow *g);
 void gofollow__exec(struct gofollow *g, uint32_t pid);
 void gofollow__exit(struct gofollow *g, uint32_t pid);
 enum go_state gofollow__state(const struct gofollow *g, uint32_t pid);
+/* pid, followed, made an outgoing connection's request: follow its goroutines' creation. */
+void gofollow__calls_out(struct gofollow *g, uint32_t pid);
 /* Detach binaries whose processes are all gone; called about once a second. */
 void gofollow__tick(struct gofollow *g, uint64_t now_ns);
 void gofollow__stats(const struct gofollow *g, struct gofollow_stats *out);

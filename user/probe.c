@@ -400,27 +400,30 @@ static int go_attach_one(struct go_links *l, struct bpf_program *prog, const cha
 	return 0;
 }
 
-struct go_links *probe__attach_go(struct probe *p, const char *path, const struct go_binary *b)
+struct go_links *probe__attach_go(struct probe *p, const char *path, const struct go_binary *b,
+				  enum go_probes which)
 {
 	struct go_links *l = calloc(1, sizeof(*l));
-	int err;
+	int err = 0;
 
 	if (!l)
 		return NULL;
-	/* the RET probes first: an entry probe alone would leave callers behind in the map */
-	for (int i = 0; i < b->nrets; i++) {
-		err = go_attach_one(l, p->skel->progs.go_newproc1_ret, path, b->newproc1_rets[i]);
-		if (err)
-			goto fail;
-	}
-	err = go_attach_one(l, p->skel->progs.go_newproc1, path, b->newproc1);
-	if (!err && b->http_roundtrip)
+	if (which == GO_PROBES_CREATION) {
+		/* the RET probes first: an entry probe alone would leave callers behind in the
+		 * map */
+		for (int i = 0; i < b->nrets && !err; i++)
+			err = go_attach_one(l, p->skel->progs.go_newproc1_ret, path,
+					    b->newproc1_rets[i]);
+		if (!err)
+			err = go_attach_one(l, p->skel->progs.go_newproc1, path, b->newproc1);
+	} else if (b->http_roundtrip) {
 		err = go_attach_one(l, p->skel->progs.go_http_roundtrip, path, b->http_roundtrip);
-	if (!err && b->http_write)
-		err = go_attach_one(l, p->skel->progs.go_http_request_write, path, b->http_write);
+		if (!err)
+			err = go_attach_one(l, p->skel->progs.go_http_request_write, path,
+					    b->http_write);
+	}
 	if (!err)
 		return l;
-fail:
 	probe__detach_go(l);
 	errno = -err;
 	return NULL;

@@ -50,10 +50,14 @@ typedef void (*prog_stats_fn)(void *ctx, const char *name, uint64_t run_time_ns,
 void probe__prog_stats(struct probe *p, prog_stats_fn fn, void *ctx);
 const char *probe__path(const struct probe *p);
 
-/* Go uprobes on one executable (every process that maps it): NULL and errno on failure. */
+/* Go uprobes on one executable (every process that maps it): NULL and errno on failure.
+ * GO_PROBES_HTTP: who makes and who writes each net/http request (nothing when the binary has
+ * no net/http client); GO_PROBES_CREATION: who creates each goroutine. */
 struct go_binary;
 struct go_links;
-struct go_links *probe__attach_go(struct probe *p, const char *path, const struct go_binary *b);
+enum go_probes { GO_PROBES_HTTP, GO_PROBES_CREATION };
+struct go_links *probe__attach_go(struct probe *p, const char *path, const struct go_binary *b,
+				  enum go_probes which);
 void probe__detach_go(struct go_links *l);
 /* Events of pid carry its running goroutine (bpf/goroutine.bpf.h), or stop doing so. */
 void probe__follow_go_pid(struct probe *p, uint32_t pid, bool on);

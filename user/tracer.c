@@ -102,12 +102,14 @@ void tracer__flush(struct tracer *t)
 /* Whose context an event is in (correlate.h): its thread; in a Go process the agent follows,
  * the goroutine it ran on, or the one a net/http writer goroutine writes for; none in a Go
  * process that cannot be followed. */
-static uint64_t task_of(struct tracer *t, const struct zt_event_header *h)
+static uint64_t task_of(struct tracer *t, const struct zt_event_header *h, uint8_t role)
 {
 	uint64_t g;
 
 	switch (gofollow__state(t->go, h->pid)) {
 	case GO_FOLLOWED:
+		if (role == ZT_ROLE_CLIENT)
+			gofollow__calls_out(t->go, h->pid);
 		g = h->g ? gohttp__on_behalf_of(t->gohttp, h->pid, h->g) : 0;
 		return g ? task_of_goroutine(h->pid, g) : 0;
 	case GO_UNFOLLOWED: return 0;
@@ -125,7 +127,10 @@ static void handle_go(struct tracer *t, const struct zt_go_event *ev)
 		correlator__inherit(t->corr, task_of_goroutine(pid, ev->subject),
 				    task_of_goroutine(pid, ev->object));
 		break;
-	case ZT_EV_GO_HTTP_RT: gohttp__round_trip(t->gohttp, pid, ev->subject, ev->object); break;
+	case ZT_EV_GO_HTTP_RT:
+		gofollow__calls_out(t->go, pid);
+		gohttp__round_trip(t->gohttp, pid, ev->subject, ev->object);
+		break;
 	case ZT_EV_GO_HTTP_WRITE:
 		gohttp__request_write(t->gohttp, pid, ev->subject, ev->object);
 		break;
@@ -148,7 +153,7 @@ static int handle_data(struct tracer *t, const struct zt_data_event *ev, size_t 
 		t->addrs_wanted = true;
 		ask_addrs(t, ev->hdr.ts);
 	}
-	conn__feed(c, ev, (const uint8_t *)(ev + 1), task_of(t, &ev->hdr));
+	conn__feed(c, ev, (const uint8_t *)(ev + 1), task_of(t, &ev->hdr, ev->role));
 	return 0;
 }
 
@@ -189,7 +194,7 @@ int tracer__handle(struct tracer *t, const void *data, size_t len)
 		}
 		correlator__conn_open(t->corr,
 				      conn_key_of(&((const struct zt_conn_event *)data)->conn),
-				      task_of(t, h));
+				      task_of(t, h, ZT_ROLE_UNKNOWN));
 		break;
 	case ZT_EV_CONN_CLOSE:
 		if (len < sizeof(struct zt_conn_event)) {

@@ -11,7 +11,16 @@ requests that produced a span (a run where spans are missing does not count as f
 Cases:
   nginx-static   nginx (1 worker) serving a tiny file over keep-alive, saturated by wrk: the
                  worst case for a tracer, almost all the work is the syscalls it watches.
+  go-tiny        the same Go service's handler that only answers "ok", saturated by wrk: the
+                 worst case for a Go server that calls nothing (every event's goroutine read;
+                 its goroutine creation is not followed until it calls out).
+  go-call        the same handler after one net/http call to go-tiny over the keep-alive
+                 pool: a Go gateway's worst case, every uprobe firing (goroutine creation, the
+                 call's hand-over to net/http's writer) for every request. Spans: both sides.
   work-1ms       a Go service whose handler burns ~1 ms of CPU per request.
+  *-nogo         a Go case again with capture.go_goroutines=false: no Go uprobes, no goroutine
+                 read per event (Go processes then get no in-process links): what following
+                 goroutines costs, as the difference between the two rows.
   conns-1000     1,000 open keep-alive connections: the agent's steady RSS.
   floor-PATH     nginx-static with empty BPF programs on a capture path's hooks instead of the
                  agent (build/bench/floor): what attaching to them costs by itself, the floor
@@ -36,6 +45,7 @@ Cases:
                  syscall tracepoints.
 
 usage: bench.py [PAIRS] [SECONDS]      (default 15 pairs of 3 s runs)
+       BENCH_ONLY=go bench.py ...      the Go cases alone
 
 On a shared 2-CPU VM the host's speed moves by ±5% from one run to the next whatever the run's
 length, so a pair's ratio is only good to about ±0.05 whether it lasts 3 s or 8 s. Many short
@@ -195,9 +205,10 @@ def bpf_spent(before, a, b):
 
 
 class AgentRun:
-    def __init__(self, sink_port, hooks="auto"):
+    def __init__(self, sink_port, hooks="auto", extra_env=None):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ZEROTRACE_"))}
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{sink_port}"
+        env.update(extra_env or {})
         self.log = tempfile.NamedTemporaryFile("w+", prefix="zt-bench-", suffix=".log")
         self.proc = subprocess.Popen([AGENT, "--hooks", hooks], stdout=subprocess.DEVNULL,
                                      stderr=self.log, env=env)
@@ -256,10 +267,12 @@ def alternate(pairs, run_off, run_on):
     return rows
 
 
-def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port):
+def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port, agent_env=None):
+    print(f"  {name} ...", flush=True)
+
     def run_on():
         before = server_spans(sink_stats(sink_port), service)
-        agent = AgentRun(sink_port)
+        agent = AgentRun(sink_port, extra_env=agent_env)
         cpu0 = cpu_seconds(agent.proc.pid)
         on = service_wrk(url, seconds, conns, service_pid)
         time.sleep(1.5)  # let the exporter drain; its CPU belongs to these requests
@@ -274,7 +287,7 @@ def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port):
     # in-kernel time, in a run of its own: bpf_stats costs a little on every program run
     with bpf_stats():
         before = set(bpf_programs())
-        agent = AgentRun(sink_port)
+        agent = AgentRun(sink_port, extra_env=agent_env)
         a = bpf_programs()
         on = wrk(url, seconds, conns)
         spent = bpf_spent(before, a, bpf_programs())
@@ -464,9 +477,10 @@ def print_table(results, conns_result, floors, bystander):
     for path, ratios in bystander.items():
         print(f"{'dd-bystander':<16} {ratio_column(ratios):>22}"
               f"   a process with no network I/O, the agent on --hooks {path}")
-    rss, hwm, lost = conns_result
-    print(f"{'conns-1000':<16} agent RSS with 1,000 open keep-alive connections: {rss:.1f} MB "
-          f"(peak {hwm:.1f} MB), drops {lost or 0}")
+    if conns_result:
+        rss, hwm, lost = conns_result
+        print(f"{'conns-1000':<16} agent RSS with 1,000 open keep-alive connections: "
+              f"{rss:.1f} MB (peak {hwm:.1f} MB), drops {lost or 0}")
     print("svc cpu/req: the service's CPU per request on/off; svc share: its CPU share on (off)."
           " Throughput on/off = (share on / share off) / (CPU per request on/off).")
     print()
@@ -510,12 +524,21 @@ def main():
         work_pid = procs[2].pid
         print(f"zerotrace benchmark: {pairs} off/on pairs of {seconds} s per case, "
               f"{os.cpu_count()} CPUs, wrk 1 thread", flush=True)
-        results = [
+        only_go = os.environ.get("BENCH_ONLY") == "go"
+        results = [] if only_go else [
             run_case("nginx-static", f"http://127.0.0.1:{nginx_port}/tiny.txt", "nginx",
                      nginx_worker, 32, pairs, seconds, sink_port),
-            run_case("work-1ms", f"http://127.0.0.1:{work_port}/work", "work_server", work_pid,
-                     16, pairs, seconds, sink_port),
         ]
+        nogo = {"ZEROTRACE_GO_GOROUTINES": "false"}
+        for route, name in (("tiny", "go-tiny"), ("call", "go-call"), ("work", "work-1ms")):
+            url = f"http://127.0.0.1:{work_port}/{route}"
+            results.append(run_case(name, url, "work_server", work_pid, 16, pairs, seconds,
+                                    sink_port))
+            results.append(run_case(f"{name}-nogo", url, "work_server", work_pid, 16, pairs,
+                                    seconds, sink_port, agent_env=nogo))
+        if only_go:
+            print_table(results, None, [], {})
+            return
         conns = rss_with_connections(f"http://127.0.0.1:{nginx_port}/tiny.txt", 1000, seconds,
                                      sink_port)
         # the agent's own path, and the syscall tracepoints for comparison when that is another

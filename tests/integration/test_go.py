@@ -1,103 +1,19 @@
-"""Go services get the right trees: goroutines followed, not threads (gofollow, gohttp).
-
-A Go gateway (net/http, goroutine per connection) calls a Go backend from its handler, then at
-once from two goroutines a Go backend and a Python service, all over net/http's keep-alive
-pool, under 16 concurrent keep-alive clients (a Python load generator): Python → Go, Go → Go
-and Go → Python hops. Each request's trace must be exactly the expected tree of 8 spans."""
-import collections
-import json
-import os
-import random
-import string
-import subprocess
+"""Go services get the right trees: goroutines followed, not threads (gofollow, gohttp), on
+the Go topology (gotopology.py) under 16 concurrent keep-alive clients, for every Go and build
+of the matrix (gobuild.py)."""
+import time
 import urllib.request
 
 import gobuild
-from harness import APPS, OTLP_HTTP, free_port, py_server
+from gotopology import (PER_THREAD, THREADS, drive, exact_trees, names, parent,
+                        start_apps)
+from harness import OTLP_HTTP
 
-THREADS, PER_THREAD = 16, 25
-
-
-def names():
-    tag = "".join(random.choice(string.ascii_lowercase) for _ in range(6))
-    return {k: f"{k}-{tag}" for k in ("loadgen", "gogw", "goleaf", "pyleaf")}
-
-
-def start_apps(procs, binary, prefix, svc):
-    go_port, py_port, gw_port = free_port(), free_port(), free_port()
-    env = lambda s: {"OTEL_SERVICE_NAME": s}
-    procs.start([binary, "backend", str(go_port), prefix], env_extra=env(svc["goleaf"]),
-                wait_port=go_port, stderr=subprocess.DEVNULL)
-    py_server(procs, py_port, prefix, svc["pyleaf"])
-    procs.start([binary, "gateway", str(gw_port), prefix, str(go_port), str(py_port)],
-                env_extra=env(svc["gogw"]), wait_port=gw_port, stderr=subprocess.DEVNULL)
-    return gw_port
-
-
-def drive(port, prefix, svc, route="api", threads=THREADS, per_thread=PER_THREAD):
-    out = subprocess.run(["python3", os.path.join(APPS, "loadgen.py"), "127.0.0.1", str(port),
-                          prefix, str(threads), str(per_thread), route],
-                         env=dict(os.environ, OTEL_SERVICE_NAME=svc["loadgen"]),
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
-
-
-def by_request(jaeger, svc, prefix):
-    """{request id: [spans]} of every service's spans under prefix (PREFIX/ROUTE/<id>/...)."""
-    out, seen = collections.defaultdict(list), set()
-    for name in svc.values():
-        for s in jaeger.spans(name):
-            path = s["tagmap"].get("url.path", "")
-            if s["spanID"] in seen or not path.startswith(prefix):
-                continue
-            seen.add(s["spanID"])
-            out[path[len(prefix):].split("/")[2]].append(s)
-    return out
-
-
-def parent(s):
-    refs = [r for r in s.get("references", []) if r["refType"] == "CHILD_OF"]
-    return refs[0]["spanID"] if refs else None
-
-
-def one(spans, svc, kind, path):
-    found = [s for s in spans if s["serviceName"] == svc and s["tagmap"]["span.kind"] == kind
-             and s["tagmap"].get("url.path") == path]
-    return found[0] if len(found) == 1 else None
-
-
-def check_tree(spans, svc, prefix, rid, root_path):
-    """None when spans are exactly the request's tree, else what is wrong."""
-    root = one(spans, svc["loadgen"], "client", root_path)
-    gw = one(spans, svc["gogw"], "server", root_path)
-    if not root or not gw or len(spans) != 8:
-        return f"{len(spans)} spans"
-    if parent(root) or parent(gw) != root["spanID"]:
-        return "gateway server not the root's child"
-    for path, leaf in ((f"{prefix}/leaf/{rid}/0", "goleaf"), (f"{prefix}/leaf/{rid}/1", "goleaf"),
-                       (f"{prefix}/items/{rid}", "pyleaf")):
-        call = one(spans, svc["gogw"], "client", path)
-        server = one(spans, svc[leaf], "server", path)
-        if not call or not server:
-            return f"missing {path}"
-        if parent(call) != gw["spanID"]:
-            return f"gateway client {path.split('/')[-2:]} has the wrong parent"
-        if parent(server) != call["spanID"]:
-            return f"{leaf} server not its client's child"
-    if len({s["traceID"] for s in spans}) != 1:
-        return "several traces"
-    return None
-
-
-def exact_trees(jaeger, svc, prefix, latencies):
-    reqs = by_request(jaeger, svc, prefix)
-    problems = collections.Counter()
-    for rid in latencies:
-        problem = check_tree(reqs.get(rid, []), svc, prefix, rid, f"{prefix}/api/{rid}")
-        if problem:
-            problems[problem] += 1
-    return len(latencies) - sum(problems.values()), dict(problems)
+def warm_up(port, prefix, tag="warm"):
+    for i in range(4):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{prefix}/api/{tag}{i}") as r:
+            assert r.status == 200
+    time.sleep(0.5)
 
 
 MATRIX = [("go1.19", "default"), ("go1.19", "stripped"), ("local", "default"),
@@ -116,10 +32,10 @@ def test_fan_out_exact_trees(agent_factory, jaeger, procs, nonce, toolchain, var
     port = start_apps(procs, binary, nonce, svc)
     if early:
         # keep-alive connections in the gateway's pool before the agent, too
-        for i in range(4):
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{nonce}/api/warm{i}") as r:
-                assert r.status == 200
+        warm_up(port, nonce, "early")
         agent = agent_factory(env_extra=env)
+    # its first calls out start following goroutine creation: calls before that are unlinked
+    warm_up(port, nonce)
     latencies = drive(port, nonce, svc)
     assert len(latencies) == THREADS * PER_THREAD
     assert agent.stop() == 0
@@ -130,6 +46,7 @@ def test_fan_out_exact_trees(agent_factory, jaeger, procs, nonce, toolchain, var
     version = gobuild.version_of(binary)
     assert f"go: following /proc/" in log and f", {version})" in log
     assert "binaries_unfollowed=0 attach_failed=0" in log
+    assert "calls out: following its goroutines' creation" in log
 
 
 def test_worker_pool_is_a_counted_missing_link(agent_factory, jaeger, procs, nonce):

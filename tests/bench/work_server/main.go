@@ -1,10 +1,13 @@
-// A service whose handler does about 1 ms of CPU work per request: the benchmark's realistic
-// case, where a tracer's per-request cost is small next to the work.
+// A Go service: /work does about 1 ms of CPU work per request (the benchmark's realistic case,
+// where a tracer's per-request cost is small next to the work); /tiny only answers (the worst
+// case, where almost all the work is the socket I/O and the goroutines a tracer follows);
+// /call answers after one net/http call to /tiny (a gateway's worst case).
 // usage: work_server PORT
 package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"time"
@@ -28,6 +31,22 @@ func main() {
 		work(time.Millisecond)
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "done")
+	})
+	http.HandleFunc("/tiny", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	// a gateway's worst case: one net/http call (to /tiny, over the keep-alive pool) per request
+	self := "http://127.0.0.1:" + os.Args[1] + "/tiny"
+	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = 64
+	http.HandleFunc("/call", func(w http.ResponseWriter, r *http.Request) {
+		resp, err := http.Get(self)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		fmt.Fprintln(w, "ok")
 	})
 	fmt.Println("listening")
 	if err := http.ListenAndServe("127.0.0.1:"+os.Args[1], nil); err != nil {
