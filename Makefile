@@ -8,6 +8,8 @@
 #   make check      format check, then test
 #   make accuracy   exact-trace share and duration error on a 3-runtime topology (as root)
 #   make bench      overhead, agent off vs on side by side (as root; PAIRS=15 SECONDS=3)
+#   make fuzz       every libFuzzer target (ASan + UBSan) for FUZZ_SECONDS each (default 60);
+#                   make test runs each for 15 s and its regression inputs
 #   make deb        build/zerotrace_VERSION_amd64.deb (binary, systemd unit, config)
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 ARCH       ?= $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
@@ -37,7 +39,8 @@ HDRS       := $(wildcard user/*.h user/proto/*.h user/export/*.h) bpf/events.h
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test test-unit test-integration test-vm check format clean accuracy bench deb
+.PHONY: all deps run test test-unit test-integration test-vm test-fuzz fuzz check format clean \
+	accuracy bench deb
 all: $(BUILD)/zerotrace
 
 $(BUILD):
@@ -116,9 +119,32 @@ run:
 test-vm: $(BUILD)/zerotrace $(BUILD)/zerotrace-syscalls.bpf.o
 	python3 -m pytest -v -p no:cacheprovider tests/vm
 
+# libFuzzer targets (tests/fuzz): the agent's sources built again by clang with AddressSanitizer
+# and UndefinedBehaviorSanitizer, seeded from tests/fuzz/seeds and the captures in tests/unit/data
+FUZZ_TARGETS := http1 http2 records config
+FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf -fno-omit-frame-pointer \
+		-fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRCS))
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/fuzz/obj/%.o: %.c $(HDRS) $(BUILD)/zerotrace.skel.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DZT_VERSION='"fuzz"' -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) $(LDLIBS) -o $@
+
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+test-fuzz:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
+
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-fuzz
 	@$(MAKE) --no-print-directory test-integration
 	@$(MAKE) --no-print-directory test-vm
 
@@ -169,7 +195,7 @@ accuracy:
 	cd tests/integration && python3 accuracy.py
 
 format:
-	clang-format --dry-run -Werror $(wildcard user/*.[ch] user/proto/*.[ch] user/export/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/bench/*.[ch])
+	clang-format --dry-run -Werror $(wildcard user/*.[ch] user/proto/*.[ch] user/export/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/bench/*.[ch] tests/fuzz/*.[ch])
 
 clean:
 	rm -rf $(BUILD)

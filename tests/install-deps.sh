@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c-dev
-protobuf-c-compiler libcapstone-dev golang-1.19 libcurl4-openssl-dev libnghttp2-dev libyaml-dev libcmocka-dev clang-format pkg-config
+protobuf-c-compiler libcapstone-dev golang-1.19 libclang-rt-14-dev libcurl4-openssl-dev libnghttp2-dev libyaml-dev libcmocka-dev clang-format pkg-config
 nginx-light curl util-linux iproute2 golang-go python3 python3-pytest
 nodejs default-jdk-headless wrk libmicrohttpd-dev
 qemu-system-x86 busybox-static cpio linux-perf"

@@ -31,7 +31,9 @@ static struct http1_str host_only(struct http1_str h)
 {
 	const char *colon;
 
-	if (h.len && h.p[0] == '[') {
+	if (!h.len)
+		return h; /* no Host header: h.p is NULL (fuzzed) */
+	if (h.p[0] == '[') {
 		const char *rb = memchr(h.p, ']', h.len);
 
 		if (rb)

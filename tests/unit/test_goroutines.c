@@ -20,8 +20,13 @@
 static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 
 /* goroutine structures (their addresses are all the agent knows of them) */
-enum { G_SERVE1 = 0xc000100000, G_SERVE2 = 0xc000200000, G_CHILD = 0xc000300000,
-       G_WRITER = 0xc000400000, G_IDLE = 0xc000500000 };
+enum {
+	G_SERVE1 = 0xc000100000,
+	G_SERVE2 = 0xc000200000,
+	G_CHILD = 0xc000300000,
+	G_WRITER = 0xc000400000,
+	G_IDLE = 0xc000500000
+};
 enum { REQ1 = 0xc000a00000, REQ2 = 0xc000b00000, REQ_UNSEEN = 0xc000c00000 };
 #define TID 42 /* one thread runs every goroutine: a thread rule would link everything */
 

@@ -80,8 +80,11 @@ int h2_hpack_decode(void *inflater, const uint8_t *in, size_t len, struct h2_hea
 		    char *strbuf, size_t strbuf_len)
 {
 	nghttp2_hd_inflater *inf = inflater;
+	static const uint8_t empty;
 	size_t used = 0;
 
+	if (!in)
+		in = &empty; /* an empty block never had a buffer (fuzzed) */
 	for (;;) {
 		int flags = 0;
 		nghttp2_nv nv;
@@ -211,6 +214,8 @@ static void decode_block(struct h2_parser *p)
 
 static void block_append(struct h2_parser *p, const uint8_t *frag, uint32_t len)
 {
+	if (!len)
+		return; /* an empty fragment: no block buffer yet, and nothing to copy (fuzzed) */
 	if (p->block_len + len > H2_MAX_BLOCK) {
 		p->block_ok = false;
 		return;
