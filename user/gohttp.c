@@ -65,15 +65,8 @@ void gohttp__round_trip(struct gohttp *h, uint32_t pid, uint64_t g, uint64_t req
 
 void gohttp__request_write(struct gohttp *h, uint32_t pid, uint64_t g, uint64_t req)
 {
-	uint64_t done;
-
-	if (!h || !g || !req)
-		return;
-	/* the request this goroutine wrote before is on the wire: its caller is not needed */
-	done = (uintptr_t)u64map__get(h->writers, key(pid, g));
-	if (done && done != req)
-		u64map__del(h->callers, key(pid, done));
-	put(h, h->writers, key(pid, g), req);
+	if (h && g && req)
+		put(h, h->writers, key(pid, g), req);
 }
 
 void gohttp__forget(struct gohttp *h, uint32_t pid, uint64_t g)
@@ -82,16 +75,18 @@ void gohttp__forget(struct gohttp *h, uint32_t pid, uint64_t g)
 		u64map__del(h->writers, key(pid, g));
 }
 
-uint64_t gohttp__on_behalf_of(const struct gohttp *h, uint32_t pid, uint64_t g)
+uint64_t gohttp__writes_for(struct gohttp *h, uint32_t pid, uint64_t g)
 {
 	uint64_t req, caller;
 
-	if (!h || !(req = (uintptr_t)u64map__get(h->writers, key(pid, g))))
+	if (!h || !(req = (uintptr_t)u64map__del(h->writers, key(pid, g))))
 		return g;
-	caller = (uintptr_t)u64map__get(h->callers, key(pid, req));
-	/* A request whose caller we did not see (sent before the agent started, or by the
-	 * application's own Request.Write): the writer's own context is that of whoever dialed
-	 * the connection, not the caller's, so no link rather than a guess. */
+	/* The first write after Request.write is the request's head (net/http buffers it whole):
+	 * the entry is spent on it, so a goroutine structure that a writer leaves behind and
+	 * another goroutine reuses never inherits it. A request whose caller we did not see (sent
+	 * before the agent started, or by the application's own Request.Write) gets no link: the
+	 * writer's own context is that of whoever dialed the connection, not the caller's. */
+	caller = (uintptr_t)u64map__del(h->callers, key(pid, req));
 	return caller ? caller : 0;
 }
 

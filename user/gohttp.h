@@ -22,9 +22,10 @@ void gohttp__round_trip(struct gohttp *h, uint32_t pid, uint64_t g, uint64_t req
 void gohttp__request_write(struct gohttp *h, uint32_t pid, uint64_t g, uint64_t req);
 /* goroutine g of pid ended its life (its structure is being reused) */
 void gohttp__forget(struct gohttp *h, uint32_t pid, uint64_t g);
-/* The goroutine a write by g is made for: the caller of the request g writes, or g itself
- * when it writes no net/http request; 0 when it writes one whose caller is unknown. */
-uint64_t gohttp__on_behalf_of(const struct gohttp *h, uint32_t pid, uint64_t g);
+/* The goroutine a socket write by g is made for: the caller of the request g was handed to
+ * write, or g itself when it was handed none; 0 when its caller is unknown. The first write
+ * after the hand-over spends it. */
+uint64_t gohttp__writes_for(struct gohttp *h, uint32_t pid, uint64_t g);
 /* tables emptied because they were full */
 uint64_t gohttp__resets(const struct gohttp *h);
 

@@ -100,17 +100,18 @@ void tracer__flush(struct tracer *t)
 }
 
 /* Whose context an event is in (correlate.h): its thread; in a Go process the agent follows,
- * the goroutine it ran on, or the one a net/http writer goroutine writes for; none in a Go
- * process that cannot be followed. */
-static uint64_t task_of(struct tracer *t, const struct zt_event_header *h, uint8_t role)
+ * the goroutine it ran on, or for a write the one a net/http writer goroutine writes for; none
+ * in a Go process that cannot be followed. */
+static uint64_t task_of(struct tracer *t, const struct zt_event_header *h, uint8_t role, bool write)
 {
-	uint64_t g;
+	uint64_t g = h->g;
 
 	switch (gofollow__state(t->go, h->pid)) {
 	case GO_FOLLOWED:
 		if (role == ZT_ROLE_CLIENT)
 			gofollow__calls_out(t->go, h->pid);
-		g = h->g ? gohttp__on_behalf_of(t->gohttp, h->pid, h->g) : 0;
+		if (g && write)
+			g = gohttp__writes_for(t->gohttp, h->pid, g);
 		return g ? task_of_goroutine(h->pid, g) : 0;
 	case GO_UNFOLLOWED: return 0;
 	default: return task_of_thread(h->pid, h->tid);
@@ -153,7 +154,8 @@ static int handle_data(struct tracer *t, const struct zt_data_event *ev, size_t 
 		t->addrs_wanted = true;
 		ask_addrs(t, ev->hdr.ts);
 	}
-	conn__feed(c, ev, (const uint8_t *)(ev + 1), task_of(t, &ev->hdr, ev->role));
+	conn__feed(c, ev, (const uint8_t *)(ev + 1),
+		   task_of(t, &ev->hdr, ev->role, ev->dir == ZT_DIR_WRITE));
 	return 0;
 }
 
@@ -194,7 +196,7 @@ int tracer__handle(struct tracer *t, const void *data, size_t len)
 		}
 		correlator__conn_open(t->corr,
 				      conn_key_of(&((const struct zt_conn_event *)data)->conn),
-				      task_of(t, h, ZT_ROLE_UNKNOWN));
+				      task_of(t, h, ZT_ROLE_UNKNOWN, false));
 		break;
 	case ZT_EV_CONN_CLOSE:
 		if (len < sizeof(struct zt_conn_event)) {

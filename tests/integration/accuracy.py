@@ -26,6 +26,7 @@ def go_topology(jaeger, env, threads, per_thread):
     agent = Agent([], env)
     try:
         port = gotopology.start_apps(procs, binary, prefix, svc)
+        gotopology.warm_up(port, prefix)
         latencies = gotopology.drive(port, prefix, svc, threads=threads, per_thread=per_thread)
         if agent.stop() != 0:
             sys.exit("agent did not exit cleanly:\n" + agent.stderr())
@@ -67,7 +68,8 @@ def main():
         exact, total, problems, go_links = go_topology(jaeger, env, threads, per_thread)
         print(f"topology: loadgen ({threads} threads, keep-alive) -> Go gateway -> a Go call "
               f"from the handler, then a Go and a Python call at once from two goroutines; "
-              f"{total} requests")
+              f"{total} requests after 4 warm-up requests (the first call out starts the "
+              f"following of goroutine creation)")
         print(f"exact trace trees: {exact}/{total} requests ({100.0 * exact / total:.2f}%)"
               + (f"; wrong: {problems}" if problems else ""))
         print("agent go:", go_links)

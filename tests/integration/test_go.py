@@ -1,20 +1,10 @@
 """Go services get the right trees: goroutines followed, not threads (gofollow, gohttp), on
 the Go topology (gotopology.py) under 16 concurrent keep-alive clients, for every Go and build
 of the matrix (gobuild.py)."""
-import time
-import urllib.request
-
 import gobuild
 from gotopology import (PER_THREAD, THREADS, drive, exact_trees, names, parent,
-                        start_apps)
+                        start_apps, warm_up)
 from harness import OTLP_HTTP
-
-def warm_up(port, prefix, tag="warm"):
-    for i in range(4):
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{prefix}/api/{tag}{i}") as r:
-            assert r.status == 200
-    time.sleep(0.5)
-
 
 MATRIX = [("go1.19", "default"), ("go1.19", "stripped"), ("local", "default"),
           ("local", "stripped"), ("local", "pie"), ("local", "cgo"), ("go1.27.3", "default"),

@@ -194,6 +194,30 @@ static void test_no_stale_or_guessed_context(void **state)
 	assert_int_equal(stats(f).goroutine_unlinked, 1); /* the writer's is no goroutine's */
 }
 
+/* A writer goroutine's structure reused, before goroutine creation is followed, by a goroutine
+ * that serves requests: the hand-over it had was spent on its request's head, so the reads and
+ * writes of its new life are its own (a stale one would give its request's context away). */
+static void test_writer_structure_reused_unseen(void **state)
+{
+	struct fixture *f = *state;
+
+	request(f, G_SERVE1, 1, true, "/api/1");
+	go_event(f, ZT_EV_GO_HTTP_RT, G_SERVE1, REQ1);
+	go_event(f, ZT_EV_GO_HTTP_WRITE, G_WRITER, REQ1);
+	request(f, G_WRITER, 5, false, "/leaf/1");
+	response(f, G_IDLE, 5, false);
+	response(f, G_SERVE1, 1, true);
+	/* G_WRITER's structure now serves a connection of its own */
+	request(f, G_WRITER, 2, true, "/api/2");
+	request(f, G_WRITER, 6, false, "/direct/2");
+	response(f, G_WRITER, 6, false);
+	response(f, G_WRITER, 2, true);
+	assert_int_equal(f->out.n, 4);
+	assert_child_of(find(f, SPAN_KIND_CLIENT, "/leaf/1"), find(f, SPAN_KIND_SERVER, "/api/1"));
+	assert_child_of(find(f, SPAN_KIND_CLIENT, "/direct/2"),
+			find(f, SPAN_KIND_SERVER, "/api/2"));
+}
+
 /* Go not followed (capture.go_goroutines off): no link from the thread either. */
 static void test_unfollowed_go_gets_no_thread_links(void **state)
 {
@@ -213,6 +237,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_writer_writes_for_the_caller, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_stale_or_guessed_context, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_structure_reused_unseen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unfollowed_go_gets_no_thread_links,
 					    setup_unfollowed, teardown),
 	};
