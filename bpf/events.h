@@ -29,6 +29,8 @@ enum zt_event_type {
 	ZT_EV_GO_NEWG = 7,	 /* Go: goroutine `object` created by goroutine `subject` */
 	ZT_EV_GO_HTTP_RT = 8,	 /* Go: goroutine `subject` makes net/http Request `object` */
 	ZT_EV_GO_HTTP_WRITE = 9, /* Go: goroutine `subject` writes net/http Request `object` */
+	ZT_EV_GO_H2_HANDLER =
+	    10, /* Go: goroutine `subject` handles HTTP/2 server stream `object` */
 };
 
 enum zt_direction {

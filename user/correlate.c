@@ -11,11 +11,12 @@
 
 struct correlator {
 	uint64_t rng[4];
-	struct u64map *live; /* span id → open server span */
-	struct u64map
-	    *context; /* task (task_of_thread, task_of_goroutine) → span id of its context */
-	struct u64map *index; /* (seq, head hash) → chain of client spans awaiting a server */
-	struct u64map *opens; /* connection → span id of the context that connected it */
+	struct u64map *live;	/* span id → open server span */
+	struct u64map *context; /* task (correlate.h) → span id of its context */
+	struct u64map *index;	/* (seq, head hash) → chain of client spans awaiting a server */
+	struct u64map *opens;	/* connection → span id of the context that connected it */
+	struct u64map *parents; /* goroutine task → the task that created it */
+	struct u64map *streams; /* (reader task, HTTP/2 stream) → span id of its server span */
 	uint32_t max_contexts;
 	/* Client spans that ended before their server side read the request (a client that
 	 * gives up and closes): copies kept, indexed, for HOLD_NS, so the join still happens. */
@@ -63,7 +64,9 @@ struct correlator *correlator__new(uint32_t capacity)
 	c->context = u64map__new(CORRELATOR_INITIAL_KEYS);
 	c->index = u64map__new(CORRELATOR_INITIAL_KEYS);
 	c->opens = u64map__new(CORRELATOR_INITIAL_KEYS);
-	if (!c->live || !c->context || !c->index || !c->opens ||
+	c->parents = u64map__new(CORRELATOR_INITIAL_KEYS);
+	c->streams = u64map__new(CORRELATOR_INITIAL_KEYS);
+	if (!c->live || !c->context || !c->index || !c->opens || !c->parents || !c->streams ||
 	    getrandom(c->rng, sizeof(c->rng), 0) != sizeof(c->rng)) {
 		correlator__free(c);
 		errno = ENOMEM;
@@ -83,6 +86,8 @@ void correlator__free(struct correlator *c)
 	u64map__free(c->context);
 	u64map__free(c->index);
 	u64map__free(c->opens);
+	u64map__free(c->parents);
+	u64map__free(c->streams);
 	free(c);
 }
 
@@ -229,10 +234,22 @@ static struct span *context_of(struct correlator *c, uint64_t task)
 	return id ? u64map__get(c->live, id) : NULL;
 }
 
+/* Goroutines and streams come and go without a word to us: a full table is emptied (and
+ * counted), which costs links of requests in flight, never a wrong one. */
+static void put_bounded(struct correlator *c, struct u64map *m, uint64_t key, uint64_t val)
+{
+	if (u64map__size(m) >= c->max_contexts) {
+		u64map__clear(m);
+		c->stats.context_resets++;
+	}
+	u64map__put(m, key, (void *)(uintptr_t)val);
+}
+
 void correlator__inherit(struct correlator *c, uint64_t parent, uint64_t child)
 {
 	struct span *ctx = context_of(c, parent);
 
+	put_bounded(c, c->parents, child, parent);
 	/* a recycled goroutine structure must not keep its previous life's context */
 	u64map__del(c->context, child);
 	if (ctx) {
@@ -276,6 +293,39 @@ void correlator__server_start(struct correlator *c, struct span *s, uint64_t tas
 	if (!u64map__put(c->live, id64(s->ctx.span_id), s))
 		s->live = true;
 	set_context(c, task, s->ctx.span_id);
+}
+
+static uint64_t stream_key(uint64_t reader, uint32_t stream)
+{
+	uint64_t k = reader ^ (uint64_t)stream * 0xC2B2AE3D27D4EB4Full;
+
+	return k && k != UINT64_MAX ? k : 1;
+}
+
+void correlator__h2_stream_read(struct correlator *c, uint64_t reader, uint32_t stream,
+				const struct span *s)
+{
+	if (reader && s->live)
+		put_bounded(c, c->streams, stream_key(reader, stream), id64(s->ctx.span_id));
+}
+
+void correlator__h2_stream_handler(struct correlator *c, uint64_t handler, uint32_t stream)
+{
+	uint64_t reader = (uintptr_t)u64map__get(c->parents, handler), id = 0;
+	struct span *s = NULL;
+
+	if (reader)
+		id = (uintptr_t)u64map__del(c->streams, stream_key(reader, stream));
+	if (id)
+		s = u64map__get(c->live, id);
+	if (!s) {
+		/* made by another goroutine than the stream's reader (a worker pool: grpc-go's
+		 * NumStreamWorkers), or its request already answered */
+		c->stats.h2_handlers_unlinked++;
+		return;
+	}
+	set_context(c, handler, s->ctx.span_id);
+	c->stats.h2_handlers_linked++;
 }
 
 uint64_t conn_key_of(const struct zt_conn_id *id)

@@ -56,6 +56,8 @@ struct correlator_stats {
 	uint64_t context_resets;	/* thread-context or connect table full and emptied */
 	uint64_t inherited;		/* goroutines created in a request's context */
 	uint64_t goroutine_unlinked;	/* client spans of goroutines in no request's context */
+	uint64_t h2_handlers_linked;	/* goroutines handling an HTTP/2 stream, in its context */
+	uint64_t h2_handlers_unlinked;	/* ... whose stream's server span was not found */
 };
 
 /*
@@ -88,6 +90,12 @@ void correlator__server_start(struct correlator *c, struct span *s, uint64_t tas
 void correlator__conn_open(struct correlator *c, uint64_t conn_key, uint64_t task);
 /* Goroutine child was created by parent: it starts in parent's context (or none). */
 void correlator__inherit(struct correlator *c, uint64_t parent, uint64_t child);
+/* Go's HTTP/2 servers read every stream from one goroutine of the connection, which creates a
+ * goroutine per stream to handle it: the reader read the request of stream s (server span s),
+ * and later a goroutine it created handles that stream; the handler is then in s's context. */
+void correlator__h2_stream_read(struct correlator *c, uint64_t reader, uint32_t stream,
+				const struct span *s);
+void correlator__h2_stream_handler(struct correlator *c, uint64_t handler, uint32_t stream);
 /* first_on_conn: conn_key of the connection when this is its first request, else 0.
  * false: rule 4, make no span for this request. */
 bool correlator__client_start(struct correlator *c, struct span *s, uint32_t pid, uint64_t task,

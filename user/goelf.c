@@ -95,12 +95,44 @@ static uint32_t rd32(const uint8_t *p)
 	return v;
 }
 
+/* One of .go.buildinfo's inline strings: a uvarint length, then the bytes. NULL past the end. */
+static const uint8_t *read_str(const uint8_t **pp, const uint8_t *end, uint64_t *len)
+{
+	const uint8_t *p = *pp, *s;
+	uint64_t n = 0;
+	int shift = 0;
+
+	for (; p < end && shift < 64; p++, shift += 7) {
+		n |= (uint64_t)(*p & 0x7f) << shift;
+		if (!(*p & 0x80))
+			break;
+	}
+	if (p >= end || n > (uint64_t)(end - p - 1))
+		return NULL;
+	s = p + 1;
+	*pp = s + n;
+	*len = n;
+	return s;
+}
+
+/* grpc-go's minor version from the module list ("dep\tgoogle.golang.org/grpc\tv1.76.0\t..."),
+ * or -1. */
+static int grpc_minor(const uint8_t *mod, uint64_t len)
+{
+	static const char dep[] = "\tgoogle.golang.org/grpc\tv1.";
+	const char *at = memmem(mod, len, dep, sizeof(dep) - 1);
+	int minor;
+
+	if (!at || sscanf(at + sizeof(dep) - 1, "%d", &minor) != 1)
+		return -1;
+	return minor;
+}
+
 static int read_version(struct image *im, struct go_binary *out, char *why, size_t wl)
 {
-	const uint8_t *p, *end;
-	uint64_t n = 0;
+	const uint8_t *p, *end, *s, *mod;
+	uint64_t n, modlen;
 	GElf_Shdr sh;
-	int shift = 0;
 
 	if (!section(im, ".go.buildinfo", &sh) || sh.sh_size < 33 ||
 	    memcmp(im->raw + sh.sh_offset, buildinfo_magic, sizeof(buildinfo_magic)))
@@ -109,16 +141,14 @@ static int read_version(struct image *im, struct go_binary *out, char *why, size
 	end = p + sh.sh_size;
 	if (!(p[15] & BUILDINFO_INLINE) || p[14] != 8)
 		return fail(why, wl, -ENOTSUP, "built by a Go older than 1.18");
-	for (p += 32; p < end && shift < 64; p++, shift += 7) {
-		n |= (uint64_t)(*p & 0x7f) << shift;
-		if (!(*p & 0x80))
-			break;
-	}
-	p++;
-	if (p >= end || n >= sizeof(out->version) || n > (uint64_t)(end - p))
+	p += 32;
+	s = read_str(&p, end, &n);
+	if (!s || n >= sizeof(out->version))
 		return fail(why, wl, -ENOTSUP, "its Go build information is unreadable");
-	memcpy(out->version, p, n);
+	memcpy(out->version, s, n);
 	out->version[n] = '\0';
+	mod = read_str(&p, end, &modlen);
+	out->grpc_minor = mod ? grpc_minor(mod, modlen) : -1;
 	if (sscanf(out->version, "go%d.%d", &out->major, &out->minor) != 2)
 		return fail(why, wl, -ENOTSUP, "unknown Go version '%s'", out->version);
 	/* register ABI (arguments in RAX, RBX, ..., g in R14) from 1.17; pclntab layout 1.18+ */
@@ -250,6 +280,7 @@ int go_binary__inspect(const char *path, struct go_binary *out, char *why, size_
 	    {"runtime.newproc1", &out->newproc1, 0},
 	    {"net/http.(*persistConn).roundTrip", &out->http_roundtrip, 0},
 	    {"net/http.(*Request).write", &out->http_write, 0},
+	    {"google.golang.org/grpc.(*Server).handleStream", &out->grpc_handle_stream, 0},
 	};
 	int fd, err;
 

@@ -21,8 +21,10 @@ struct go_binary {
 	uint64_t newproc1;		     /* runtime.newproc1 entry, file offset */
 	uint64_t newproc1_rets[GO_MAX_RETS]; /* its RET instructions, file offsets */
 	int nrets;
-	uint64_t http_roundtrip; /* net/http.(*persistConn).roundTrip; 0: no net/http client */
-	uint64_t http_write;	 /* net/http.(*Request).write */
+	uint64_t http_roundtrip;     /* net/http.(*persistConn).roundTrip; 0: no net/http client */
+	uint64_t http_write;	     /* net/http.(*Request).write */
+	uint64_t grpc_handle_stream; /* google.golang.org/grpc.(*Server).handleStream; 0: none */
+	int grpc_minor;		     /* grpc-go v1.N from the module list; -1: not known */
 };
 
 /* 0 and *out filled; -ENOEXEC: not a Go executable; -ENOTSUP: Go, but one the agent cannot

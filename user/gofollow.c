@@ -237,6 +237,10 @@ void gofollow__calls_out(struct gofollow *g, uint32_t pid)
 		pr_info("go: pid %u calls out: following its goroutines' creation", pid);
 		return;
 	}
+	if (errno == ENOENT) {
+		b->births_tried = false; /* the process is gone already: the next one will do */
+		return;
+	}
 	/* calls from goroutines other than the request's own then start new traces */
 	g->stats.attach_failed++;
 	pr_warn("go: pid %u: the kernel refused the goroutine creation uprobes: %s", pid,

@@ -170,7 +170,7 @@ static void start_stream(struct h2_conn *h, uint8_t dir, const struct h2_headers
 	struct h2_stream *st;
 	struct process *proc;
 	struct span *s;
-	uint64_t task = h->conn->cur_task;
+	uint64_t task = h->conn->cur_task, reader = 0;
 
 	if (h->nstreams >= H2_MAX_STREAMS) {
 		struct h2_stream *old = h->streams;
@@ -229,15 +229,19 @@ static void start_stream(struct h2_conn *h, uint8_t dir, const struct h2_headers
 	}
 	span__set_int(s, "zerotrace.http2.stream_id", hd->stream);
 	/* Go's HTTP/2 stacks read and write every stream from goroutines of the connection, not of
-	 * the request: no in-process link until their streams are followed, rather than a wrong one
-	 */
+	 * the request. A server stream's handler goroutine, created by the reader, is put in the
+	 * stream's context when it starts (correlator__h2_stream_handler); a client stream's
+	 * caller is not followed yet: no in-process link rather than a wrong one. */
 	if (task & TASK_GOROUTINE) {
+		reader = task;
 		task = 0;
-		t->stats.go_h2_unlinked++;
+		if (s->kind == SPAN_KIND_CLIENT)
+			t->stats.go_h2_unlinked++;
 	}
 	if (s->kind == SPAN_KIND_SERVER) {
 		correlator__server_start(t->corr, s, task, &key, hd->traceparent.p,
 					 hd->traceparent.len, hd->tracestate.p, hd->tracestate.len);
+		correlator__h2_stream_read(t->corr, reader, hd->stream, s);
 	} else if (!correlator__client_start(t->corr, s, c->id.pid, task,
 					     c->requests_sent++ ? 0 : conn_key_of(&c->id), &key,
 					     hd->traceparent.p, hd->traceparent.len)) {

@@ -386,13 +386,18 @@ void probe__resend_addrs(void *probe)
 
 struct go_links {
 	int n;
-	struct bpf_link *links[3 + GO_MAX_RETS];
+	struct bpf_link *links[4 + GO_MAX_RETS];
 };
 
+/* grpc-go v1.N that hands handleStream a *transport.ServerStream (embedding the *Stream that
+ * holds the id) instead of a *transport.Stream */
+#define GRPC_SERVER_STREAM_SINCE 67
+
 static int go_attach_one(struct go_links *l, struct bpf_program *prog, const char *path,
-			 uint64_t off)
+			 uint64_t off, uint64_t cookie)
 {
-	struct bpf_link *link = bpf_program__attach_uprobe_opts(prog, -1, path, off, NULL);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
+	struct bpf_link *link = bpf_program__attach_uprobe_opts(prog, -1, path, off, &opts);
 
 	if (!link)
 		return -errno;
@@ -413,14 +418,20 @@ struct go_links *probe__attach_go(struct probe *p, const char *path, const struc
 		 * map */
 		for (int i = 0; i < b->nrets && !err; i++)
 			err = go_attach_one(l, p->skel->progs.go_newproc1_ret, path,
-					    b->newproc1_rets[i]);
+					    b->newproc1_rets[i], 0);
 		if (!err)
-			err = go_attach_one(l, p->skel->progs.go_newproc1, path, b->newproc1);
+			err = go_attach_one(l, p->skel->progs.go_newproc1, path, b->newproc1, 0);
+		/* the goroutine that handles each gRPC server stream (bpf/gouprobe.bpf.c) */
+		if (!err && b->grpc_handle_stream && b->grpc_minor >= 0)
+			err = go_attach_one(l, p->skel->progs.go_grpc_handle_stream, path,
+					    b->grpc_handle_stream,
+					    b->grpc_minor >= GRPC_SERVER_STREAM_SINCE);
 	} else if (b->http_roundtrip) {
-		err = go_attach_one(l, p->skel->progs.go_http_roundtrip, path, b->http_roundtrip);
+		err =
+		    go_attach_one(l, p->skel->progs.go_http_roundtrip, path, b->http_roundtrip, 0);
 		if (!err)
 			err = go_attach_one(l, p->skel->progs.go_http_request_write, path,
-					    b->http_write);
+					    b->http_write, 0);
 	}
 	if (!err)
 		return l;

@@ -135,6 +135,10 @@ static void handle_go(struct tracer *t, const struct zt_go_event *ev)
 	case ZT_EV_GO_HTTP_WRITE:
 		gohttp__request_write(t->gohttp, pid, ev->subject, ev->object);
 		break;
+	case ZT_EV_GO_H2_HANDLER:
+		correlator__h2_stream_handler(t->corr, task_of_goroutine(pid, ev->subject),
+					      (uint32_t)ev->object);
+		break;
 	}
 }
 
@@ -235,6 +239,7 @@ int tracer__handle(struct tracer *t, const void *data, size_t len)
 	case ZT_EV_GO_NEWG:
 	case ZT_EV_GO_HTTP_RT:
 	case ZT_EV_GO_HTTP_WRITE:
+	case ZT_EV_GO_H2_HANDLER:
 		if (len < sizeof(struct zt_go_event)) {
 			err = -EINVAL;
 			break;

@@ -1,10 +1,14 @@
 """Go services get the right trees: goroutines followed, not threads (gofollow, gohttp), on
 the Go topology (gotopology.py) under 16 concurrent keep-alive clients, for every Go and build
 of the matrix (gobuild.py)."""
+import os
+import subprocess
+import time
+
 import gobuild
 from gotopology import (PER_THREAD, THREADS, drive, exact_trees, names, parent,
                         start_apps, warm_up)
-from harness import OTLP_HTTP
+from harness import APPS, GRPC_GO, OTLP_HTTP, free_port, py_server
 
 MATRIX = [("go1.19", "default"), ("go1.19", "stripped"), ("local", "default"),
           ("local", "stripped"), ("local", "pie"), ("local", "cgo"), ("go1.27.3", "default"),
@@ -82,3 +86,38 @@ def pytest_generate_tests(metafunc):
     if "toolchain" in metafunc.fixturenames:
         metafunc.parametrize("toolchain,variant", MATRIX,
                              ids=[f"{t}-{v}" for t, v in MATRIX])
+
+
+def test_grpc_server_handlers_follow_their_streams(agent_factory, jaeger, procs, nonce):
+    """A Go gRPC server (grpc-go reads every stream on the connection's goroutine and handles
+    each on a goroutine it creates) whose handler calls a Python service over net/http, called
+    by a Python client 20 calls at once on one connection, each call with its own traceparent
+    (trace id = the call's number): every call's HTTP call is in that call's trace, the child
+    of the Go server span of that very stream."""
+    svc = names()
+    agent = agent_factory(env_extra={"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_HTTP})
+    py_port, grpc_port = free_port(), free_port()
+    py_server(procs, py_port, nonce, svc["pyleaf"])
+    procs.start([GRPC_GO, "server", str(grpc_port), f"http://127.0.0.1:{py_port}{nonce}/items"],
+                env_extra={"OTEL_SERVICE_NAME": svc["gogw"]}, wait_port=grpc_port)
+    client = ["python3", os.path.join(APPS, "grpc_py.py"), "traced-client",
+              f"127.0.0.1:{grpc_port}"]
+    # the first call out starts the following of goroutine creation (gofollow.h)
+    subprocess.run(client + ["1", "1", "1000"], check=True, capture_output=True)
+    time.sleep(0.5)
+    out = subprocess.run(client + ["10", "20", "1"], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "200"
+    assert agent.stop() == 0
+    jaeger.wait_spans(svc["pyleaf"], 203)
+    spans = jaeger.spans(svc["gogw"])
+    servers = {s["spanID"]: s for s in spans if s["tagmap"]["span.kind"] == "server"}
+    calls = {int(s["tagmap"]["url.path"].rsplit("/", 1)[1]): s for s in spans
+             if s["tagmap"]["span.kind"] == "client"
+             and s["tagmap"].get("url.path", "").startswith(nonce)}
+    for n in range(1, 201):
+        call = calls[n]
+        server = servers[parent(call)]
+        assert int(call["traceID"], 16) == n
+        assert server["operationName"] == "zt.test.Echo/Unary"
+        assert parent(server) == f"{n:016x}"  # the caller's own span id, from its traceparent
+    assert " h2_handlers_linked=" in agent.stderr()

@@ -101,10 +101,41 @@ def client(addr, concurrent, messages):
     print(json.dumps(counts))
 
 
+def traced_client(addr, rounds, concurrent, first):
+    """ROUNDS x CONCURRENT unary calls at once on one connection, call n (from FIRST on) with
+    value str(n) and its own W3C traceparent, trace id n (an instrumented caller): whoever
+    serves it is known by its trace. Prints the number of OK calls."""
+    ok = 0
+    lock = threading.Lock()
+    with grpc.insecure_channel(addr) as ch:
+        call = ch.unary_unary("/zt.test.Echo/Unary", request_serializer=SV.SerializeToString,
+                              response_deserializer=SV.FromString)
+        call(SV(value="0"), timeout=30)  # opens the connection the rest share
+
+        def one(n):
+            nonlocal ok
+            tp = f"00-{n:032x}-{n:016x}-01"
+            call(SV(value=str(n)), metadata=(("traceparent", tp),), timeout=30)
+            with lock:
+                ok += 1
+
+        for r in range(rounds):
+            threads = [threading.Thread(target=one, args=(first + r * concurrent + i,))
+                       for i in range(concurrent)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    print(ok)
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "server":
         serve(int(sys.argv[2]))
     elif len(sys.argv) >= 5 and sys.argv[1] == "client":
         client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif len(sys.argv) >= 6 and sys.argv[1] == "traced-client":
+        traced_client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
     else:
-        sys.exit("usage: grpc_py.py server PORT | client ADDR CONCURRENT STREAM_MESSAGES")
+        sys.exit("usage: grpc_py.py server PORT | client ADDR CONCURRENT STREAM_MESSAGES | "
+                 "traced-client ADDR ROUNDS CONCURRENT FIRST")

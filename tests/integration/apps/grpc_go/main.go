@@ -5,7 +5,8 @@
 //	ServerStream(v) → "<v>-0" … "<v>-<n-1>" for v "name:n"; status ABORTED after them when
 //	                  name is "fail"
 //
-// server: grpc_go server PORT
+// server: grpc_go server PORT [BACKEND_URL] — with BACKEND_URL, each Unary(v) first GETs
+// BACKEND_URL/v over net/http (a gRPC service calling another service)
 // client: grpc_go client ADDR CONCURRENT STREAM_MESSAGES — one connection; CONCURRENT unary
 // calls at once, two failing ones, one stream that succeeds, one that fails; prints JSON counts
 // of the status codes it saw.
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -32,6 +34,8 @@ import (
 
 type echoServer interface{}
 
+var backend string // see server
+
 type echo struct{}
 
 func unaryHandler(srv interface{}, ctx context.Context, dec func(interface{}) error,
@@ -39,6 +43,14 @@ func unaryHandler(srv interface{}, ctx context.Context, dec func(interface{}) er
 	in := new(wrapperspb.StringValue)
 	if err := dec(in); err != nil {
 		return nil, err
+	}
+	if backend != "" {
+		resp, err := http.Get(backend + "/" + in.Value)
+		if err != nil {
+			return nil, status.Error(codes.Unavailable, err.Error())
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
 	}
 	switch in.Value {
 	case "fail":
@@ -157,6 +169,9 @@ func client(addr string, concurrent, messages int) {
 
 func main() {
 	if len(os.Args) >= 3 && os.Args[1] == "server" {
+		if len(os.Args) >= 4 {
+			backend = os.Args[3]
+		}
 		serve(os.Args[2])
 		return
 	}
