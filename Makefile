@@ -116,7 +116,7 @@ run:
 	./$(BUILD)/zerotrace $(ARGS)
 
 # the kernel matrix: Debian's stock 6.1 (kprobes on) under qemu, plus this kernel's verifier
-test-vm: $(BUILD)/zerotrace $(BUILD)/zerotrace-syscalls.bpf.o
+test-vm: $(BUILD)/zerotrace $(BUILD)/zerotrace-syscalls.bpf.o $(BUILD)/tests/go_fanout
 	python3 -m pytest -v -p no:cacheprovider tests/vm
 
 # libFuzzer targets (tests/fuzz): the agent's sources built again by clang with AddressSanitizer

@@ -92,11 +92,11 @@ int go_http_request_write(struct pt_regs *ctx)
 	return 0;
 }
 
-/* How grpc-go's server stream holds its HTTP/2 stream id, set per executable as the attach
- * cookie from its grpc-go version: the stream is a *transport.Stream whose first field is the
- * id, or a *transport.ServerStream whose first field is that *Stream. */
-#define ZT_GRPC_STREAM_DIRECT	0
-#define ZT_GRPC_STREAM_EMBEDDED 1
+/* Where grpc-go's server stream keeps its HTTP/2 stream id, set per executable from its grpc-go
+ * version as the attach cookie: the id's offset in the low 32 bits, and bit 32 when the argument
+ * points to a struct whose first field points to the one holding it (user/probe.c; bit 33 only
+ * marks a known layout there). */
+#define ZT_GRPC_ID_BEHIND_POINTER (1ull << 32)
 
 /* google.golang.org/grpc.(*Server).handleStream(s, t ServerTransport, stream): on the goroutine
  * that handles the stream, created by the connection's reader goroutine; the interface t takes
@@ -105,14 +105,15 @@ SEC("uprobe")
 int go_grpc_handle_stream(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), stream = ctx->di;
+	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 id = 0;
 
 	if (!pid_is_watched(pid_tgid >> 32))
 		return 0;
-	if (bpf_get_attach_cookie(ctx) == ZT_GRPC_STREAM_EMBEDDED &&
+	if ((cookie & ZT_GRPC_ID_BEHIND_POINTER) &&
 	    bpf_probe_read_user(&stream, sizeof(stream), (void *)stream))
 		return 0;
-	if (bpf_probe_read_user(&id, sizeof(id), (void *)stream) || !id)
+	if (bpf_probe_read_user(&id, sizeof(id), (void *)(stream + (__u32)cookie)) || !id)
 		return 0;
 	emit_go(ZT_EV_GO_H2_HANDLER, pid_tgid, ctx->r14, id);
 	return 0;

@@ -389,9 +389,22 @@ struct go_links {
 	struct bpf_link *links[4 + GO_MAX_RETS];
 };
 
-/* grpc-go v1.N that hands handleStream a *transport.ServerStream (embedding the *Stream that
- * holds the id) instead of a *transport.Stream */
-#define GRPC_SERVER_STREAM_SINCE 67
+/* Where grpc-go v1.minor's handleStream finds the stream id in its stream argument, as the
+ * cookie bpf/gouprobe.bpf.c reads (offset, and bit 32: behind the first field's pointer); 0
+ * for a version whose layout is not known. Read off grpc-go's sources and the DWARF of builds:
+ * up to 1.68 a *transport.Stream with `id uint32` first; 1.69-1.76 a *transport.ServerStream
+ * whose first field is that *Stream; from 1.77 ServerStream embeds Stream by value, the id at
+ * byte 108 (checked up to 1.85). */
+static uint64_t grpc_stream_id_cookie(int minor)
+{
+	if (minor < 0 || minor > 85)
+		return 0;
+	if (minor <= 68)
+		return 1ull << 33; /* offset 0; bit 33 only says "known" */
+	if (minor <= 76)
+		return 1ull << 33 | 1ull << 32;
+	return 1ull << 33 | 108;
+}
 
 static int go_attach_one(struct go_links *l, struct bpf_program *prog, const char *path,
 			 uint64_t off, uint64_t cookie)
@@ -409,6 +422,7 @@ struct go_links *probe__attach_go(struct probe *p, const char *path, const struc
 				  enum go_probes which)
 {
 	struct go_links *l = calloc(1, sizeof(*l));
+	uint64_t cookie;
 	int err = 0;
 
 	if (!l)
@@ -422,10 +436,10 @@ struct go_links *probe__attach_go(struct probe *p, const char *path, const struc
 		if (!err)
 			err = go_attach_one(l, p->skel->progs.go_newproc1, path, b->newproc1, 0);
 		/* the goroutine that handles each gRPC server stream (bpf/gouprobe.bpf.c) */
-		if (!err && b->grpc_handle_stream && b->grpc_minor >= 0)
+		cookie = grpc_stream_id_cookie(b->grpc_minor);
+		if (!err && b->grpc_handle_stream && cookie)
 			err = go_attach_one(l, p->skel->progs.go_grpc_handle_stream, path,
-					    b->grpc_handle_stream,
-					    b->grpc_minor >= GRPC_SERVER_STREAM_SINCE);
+					    b->grpc_handle_stream, cookie);
 	} else if (b->http_roundtrip) {
 		err =
 		    go_attach_one(l, p->skel->progs.go_http_roundtrip, path, b->http_roundtrip, 0);

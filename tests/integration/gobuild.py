@@ -22,16 +22,19 @@ VARIANTS = {
 }
 
 
-def build(app, toolchain, variant):
-    """Path of tests/integration/apps/APP built by toolchain in variant."""
+def build(app, toolchain, variant, modfile=None):
+    """Path of tests/integration/apps/APP built by toolchain in variant; modfile: another
+    go.mod of the app's (other library versions: grpc_go's go119.mod, latest.mod)."""
     src = os.path.join(ROOT, "tests", "integration", "apps", app)
-    out = os.path.join(OUT, f"{app}-{toolchain}-{variant}")
+    tag = f"-{modfile.split('.')[0]}" if modfile else ""
+    out = os.path.join(OUT, f"{app}-{toolchain}-{variant}{tag}")
     newest = max(os.path.getmtime(os.path.join(src, f)) for f in os.listdir(src))
     if os.path.exists(out) and os.path.getmtime(out) >= newest:
         return out
     go, env = TOOLCHAINS[toolchain]
     flags, venv = VARIANTS[variant]
     os.makedirs(OUT, exist_ok=True)
+    flags = flags + ([f"-modfile={modfile}"] if modfile else [])
     r = subprocess.run([go, "build", "-o", out] + flags + ["."], cwd=src, capture_output=True,
                        text=True, env=dict(os.environ, **env, **venv), timeout=600)
     assert r.returncode == 0, f"{toolchain} {variant}: {r.stderr}"

@@ -5,16 +5,19 @@ import os
 import subprocess
 import time
 
+import pytest
+
 import gobuild
 from gotopology import (PER_THREAD, THREADS, drive, exact_trees, names, parent,
                         start_apps, warm_up)
-from harness import APPS, GRPC_GO, OTLP_HTTP, free_port, py_server
+from harness import APPS, OTLP_HTTP, free_port, py_server
 
 MATRIX = [("go1.19", "default"), ("go1.19", "stripped"), ("local", "default"),
           ("local", "stripped"), ("local", "pie"), ("local", "cgo"), ("go1.27.3", "default"),
           ("go1.27.3", "stripped")]
 
 
+@pytest.mark.parametrize("toolchain,variant", MATRIX, ids=[f"{t}-{v}" for t, v in MATRIX])
 def test_fan_out_exact_trees(agent_factory, jaeger, procs, nonce, toolchain, variant):
     binary = gobuild.build("go_fanout", toolchain, variant)
     svc = names()
@@ -82,23 +85,29 @@ def test_goroutines_off_gives_no_links(agent_factory, jaeger, procs, nonce):
     assert "binaries_followed=0 " in log and "joined_thread=0 " in log
 
 
-def pytest_generate_tests(metafunc):
-    if "toolchain" in metafunc.fixturenames:
-        metafunc.parametrize("toolchain,variant", MATRIX,
-                             ids=[f"{t}-{v}" for t, v in MATRIX])
+# grpc-go's three layouts of the handler's stream (user/probe.c): *Stream (v1.65.1, the newest
+# Go 1.19 builds), *ServerStream holding a *Stream (v1.76.0, apps/grpc_go/go.mod), ServerStream
+# holding a Stream (v1.85.0, the newest)
+GRPC_MATRIX = [("go1.19", "go119.mod"), ("local", None), ("go1.27.3", None),
+               ("local", "latest.mod")]
 
 
-def test_grpc_server_handlers_follow_their_streams(agent_factory, jaeger, procs, nonce):
+@pytest.mark.parametrize("toolchain,modfile", GRPC_MATRIX,
+                         ids=["go1.19-grpc1.65", "local-grpc1.76", "go1.27.3-grpc1.76",
+                              "local-grpc1.85"])
+def test_grpc_server_handlers_follow_their_streams(agent_factory, jaeger, procs, nonce,
+                                                    toolchain, modfile):
     """A Go gRPC server (grpc-go reads every stream on the connection's goroutine and handles
     each on a goroutine it creates) whose handler calls a Python service over net/http, called
     by a Python client 20 calls at once on one connection, each call with its own traceparent
     (trace id = the call's number): every call's HTTP call is in that call's trace, the child
     of the Go server span of that very stream."""
+    server_bin = gobuild.build("grpc_go", toolchain, "default", modfile)
     svc = names()
     agent = agent_factory(env_extra={"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_HTTP})
     py_port, grpc_port = free_port(), free_port()
     py_server(procs, py_port, nonce, svc["pyleaf"])
-    procs.start([GRPC_GO, "server", str(grpc_port), f"http://127.0.0.1:{py_port}{nonce}/items"],
+    procs.start([server_bin, "server", str(grpc_port), f"http://127.0.0.1:{py_port}{nonce}/items"],
                 env_extra={"OTEL_SERVICE_NAME": svc["gogw"]}, wait_port=grpc_port)
     client = ["python3", os.path.join(APPS, "grpc_py.py"), "traced-client",
               f"127.0.0.1:{grpc_port}"]

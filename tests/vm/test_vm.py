@@ -101,6 +101,24 @@ def test_http1_spans_on_6_1(vm, hooks):
     assert sum(load.values()) == 2 * 60 + 4
 
 
+def test_go_goroutines_followed_on_6_1(vm):
+    """The Go uprobes attach and work on 6.1: a Go gateway's calls from its handler and from
+    goroutines it created are children of the request they serve."""
+    log = read("agent-go.log")
+    assert read("agent-go.status").strip() == "0", log
+    assert "go: following /proc/" in log and "calls out: following its goroutines' creation" in log
+    spans = [s for s in spans_of("spans-go.jsonl") if s["service"] == "vm-go-gw"]
+    servers = {s["attrs"]["url.path"]["stringValue"]: s for s in spans if s["kind"] == 2}
+    for n in range(1, 6):
+        server = servers[f"/vm/api/{n}"]
+        calls = [s for s in spans if s["kind"] == 3 and
+                 s["attrs"]["url.path"]["stringValue"] in
+                 (f"/vm/leaf/{n}/0", f"/vm/leaf/{n}/1", f"/vm/items/{n}")]
+        assert len(calls) == 3
+        for c in calls:
+            assert c["parentSpanId"] == server["spanId"] and c["traceId"] == server["traceId"]
+
+
 def test_auto_picks_documented_default_on_6_1(vm):
     assert "capture path: syscall tracepoints (auto: the cheaper path where both exist)" in \
         read("agent-auto.log")

@@ -8,6 +8,7 @@
 #   http1-HOOKS   HTTP/1 spans through the agent, with --hooks kprobe and --hooks auto
 #   cost-HOOKS    per-program run time for a fixed workload (kernel.bpf_stats_enabled)
 #   btf           without BTF in /sys: a clear error, and --btf PATH works
+#   go            a Go gateway's goroutines followed through the Go uprobes (build/tests/go_fanout)
 set -u
 R=/run/results
 mkdir -p /tmp/www && echo hello > /tmp/www/index.html
@@ -76,6 +77,31 @@ for hooks in kprobe auto tracepoint; do
 	wait $agent
 	echo $? > $R/agent-$hooks.status
 done
+
+# -- go: the Go uprobes on this kernel, a Go gateway fanning out from goroutines
+./build/zerotrace --otlp-file $R/spans-go.jsonl 2> $R/agent-go.log &
+agent=$!
+if wait_ready $R/agent-go.log $agent; then
+	OTEL_SERVICE_NAME=vm-go-leaf ./build/tests/go_fanout backend 8090 /vm > /tmp/go-leaf.log 2>&1 &
+	go_leaf=$!
+	OTEL_SERVICE_NAME=vm-go-gw ./build/tests/go_fanout gateway 8091 /vm 8090 8080 \
+		> /tmp/go-gw.log 2>&1 &
+	go_gw=$!
+	wait_http 8091
+	# the first call out starts following goroutine creation
+	curl -sS -o /dev/null http://127.0.0.1:8091/vm/api/warm
+	sleep 2
+	for n in 1 2 3 4 5; do
+		curl -sS -o /dev/null http://127.0.0.1:8091/vm/api/$n
+	done
+	sleep 1
+	kill -TERM $agent
+	wait $agent
+	echo $? > $R/agent-go.status
+	kill $go_gw $go_leaf
+else
+	echo "agent (go) did not start"
+fi
 
 # -- btf: hide the kernel's own BTF, as on a kernel built without it
 cp /sys/kernel/btf/vmlinux /tmp/vmlinux.btf
