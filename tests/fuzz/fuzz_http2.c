@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "events.h"
+#include "h2_segments.h"
 #include "proto/http2.h"
 
 static volatile uint8_t sink;
@@ -61,31 +62,6 @@ static void on_lost(void *ctx)
 static const struct h2_callbacks cb = {on_headers, on_data,	  on_rst_stream,
 				       on_goaway,  on_table_size, on_lost};
 
-/* The segments the kernel ships for bytes [a, b) of a direction (as tests/unit/test_http2.c). */
-static size_t segments_for(const uint8_t *p, size_t len, size_t a, size_t b, uint8_t *out)
-{
-	size_t n = 0;
-
-	for (size_t f = 0; f + ZT_H2_FRAME_HEADER <= len;) {
-		const uint8_t *h = p + f;
-		uint32_t flen = (uint32_t)h[0] << 16 | h[1] << 8 | h[2];
-		size_t ship_end = f + ZT_H2_FRAME_HEADER + zt_h2_ship_len(h[3], h[4], flen);
-		size_t from = f > a ? f : a, to = ship_end < b ? ship_end : b;
-
-		if (from < to) {
-			struct zt_segment seg = {.off = from - a,
-						 .len = to - from,
-						 .flags = f >= a ? ZT_SEG_F_FRAME : 0};
-
-			memcpy(out + n, &seg, sizeof(seg));
-			memcpy(out + n + sizeof(seg), p + from, to - from);
-			n += sizeof(seg) + to - from;
-		}
-		f += ZT_H2_FRAME_HEADER + flen;
-	}
-	return n;
-}
-
 static uint8_t segs[1 << 20];
 static char strbuf[8192];
 
@@ -113,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		for (size_t a = 0, ts = 1; a < size; a += chunk, ts++) {
 			size_t b = a + chunk < size ? a + chunk : size;
-			size_t n = segments_for(data, size, a, b, segs);
+			size_t n = h2_segments_for(data, 0, size, a, b, segs);
 
 			h2_parser__feed(&p, segs, n, b - a, 0, ts);
 			if ((plan & 0x80) && ts % 5 == 0)

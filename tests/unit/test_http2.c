@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "event_builder.h"
+#include "h2_segments.h"
 #include "proto/http2.h"
 
 #define DATA_DIR    "tests/unit/data/"
@@ -166,32 +167,6 @@ static struct stream_bytes load(const char *name)
 	return s;
 }
 
-/* The segments bpf/http2.bpf.h ships for bytes [a, b) of a direction: for every frame, its
- * header and zt_h2_ship_len() bytes, clipped to the event, flagged where a frame starts. */
-static size_t segments_for(const struct stream_bytes *s, size_t a, size_t b, uint8_t *out)
-{
-	size_t n = 0;
-
-	for (size_t f = s->start; f + ZT_H2_FRAME_HEADER <= s->len;) {
-		const uint8_t *h = s->p + f;
-		uint32_t len = (uint32_t)h[0] << 16 | h[1] << 8 | h[2];
-		size_t ship_end = f + ZT_H2_FRAME_HEADER + zt_h2_ship_len(h[3], h[4], len);
-		size_t from = f > a ? f : a, to = ship_end < b ? ship_end : b;
-
-		if (from < to) {
-			struct zt_segment seg = {.off = from - a,
-						 .len = to - from,
-						 .flags = f >= a ? ZT_SEG_F_FRAME : 0};
-
-			memcpy(out + n, &seg, sizeof(seg));
-			memcpy(out + n + sizeof(seg), s->p + from, to - from);
-			n += sizeof(seg) + to - from;
-		}
-		f += ZT_H2_FRAME_HEADER + len;
-	}
-	return n;
-}
-
 struct end {
 	uint32_t pid;
 	int fd;
@@ -207,7 +182,7 @@ static void feed(struct tracer *t, const struct end *e, uint8_t dir, const struc
 {
 	static uint8_t buf[sizeof(struct zt_data_event) + 200000];
 	struct zt_data_event *ev = (void *)buf;
-	size_t n = segments_for(s, a, b, (uint8_t *)(ev + 1));
+	size_t n = h2_segments_for(s->p, s->start, s->len, a, b, (uint8_t *)(ev + 1));
 
 	assert_int_equal(replay_conn_info(t, e->pid, e->pid, e->fd, 7, &e->tuple, e->role), 0);
 	memset(ev, 0, sizeof(*ev));
