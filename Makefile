@@ -22,7 +22,7 @@ PROTOC_C   ?= protoc-c
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	      -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf
-LDLIBS     := -lbpf -lelf -lz -lcurl -lyaml -lmicrohttpd -lnghttp2 -lcapstone -lpthread
+LDLIBS     := -lbpf -lelf -lz -lcurl -lyaml -lmicrohttpd -lnghttp2 -ldl -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Wno-unused-parameter \
 	      -Werror -Ivmlinux/$(ARCH) -Ibpf
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dlfcn.h>
 #include <capstone/capstone.h>
 #include "goelf.h"
 
@@ -224,18 +225,52 @@ static int find_functions(struct image *im, struct wanted *w, int nw, char *why,
 	return 0;
 }
 
+/* capstone, loaded only while a Go executable is inspected: the loader's relocations touch all
+ * of its tables, ~4.7 MB of the agent's RSS for as long as it is mapped, for a few
+ * disassemblies at start-up and exec. */
+struct capstone {
+	void *lib;
+	cs_err (*open)(cs_arch arch, cs_mode mode, csh *handle);
+	size_t (*disasm)(csh handle, const uint8_t *code, size_t size, uint64_t address,
+			 size_t count, cs_insn **insn);
+	void (*free)(cs_insn *insn, size_t count);
+	cs_err (*close)(csh *handle);
+};
+
+static int capstone_load(struct capstone *cs)
+{
+	cs->lib = dlopen("libcapstone.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!cs->lib)
+		return -ENOENT;
+	cs->open = (cs_err(*)(cs_arch, cs_mode, csh *))dlsym(cs->lib, "cs_open");
+	cs->disasm = (size_t(*)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **))dlsym(
+	    cs->lib, "cs_disasm");
+	cs->free = (void (*)(cs_insn *, size_t))dlsym(cs->lib, "cs_free");
+	cs->close = (cs_err(*)(csh *))dlsym(cs->lib, "cs_close");
+	if (cs->open && cs->disasm && cs->free && cs->close)
+		return 0;
+	dlclose(cs->lib);
+	return -ENOENT;
+}
+
 static int find_rets(struct image *im, uint64_t off, uint64_t size, struct go_binary *out,
 		     char *why, size_t wl)
 {
+	struct capstone cap;
 	cs_insn *insn = NULL;
 	csh cs;
 	size_t n;
 
 	if (!size || off > im->size || size > im->size - off || size > 1 << 20)
 		return fail(why, wl, -ENOTSUP, "runtime.newproc1 has no readable code");
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	if (capstone_load(&cap))
+		return fail(why, wl, -ENOTSUP,
+			    "libcapstone.so.4 is not installed (package libcapstone4)");
+	if (cap.open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		dlclose(cap.lib);
 		return fail(why, wl, -ENOMEM, "capstone: cannot open a decoder");
-	n = cs_disasm(cs, im->raw + off, size, off, 0, &insn);
+	}
+	n = cap.disasm(cs, im->raw + off, size, off, 0, &insn);
 	out->nrets = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (insn[i].id != X86_INS_RET)
@@ -246,8 +281,9 @@ static int find_rets(struct image *im, uint64_t off, uint64_t size, struct go_bi
 		}
 		out->newproc1_rets[out->nrets++] = insn[i].address;
 	}
-	cs_free(insn, n);
-	cs_close(&cs);
+	cap.free(insn, n);
+	cap.close(&cs);
+	dlclose(cap.lib);
 	if (!out->nrets)
 		return fail(why, wl, -ENOTSUP,
 			    "no (or too many) RET instructions in runtime.newproc1");

@@ -46,6 +46,8 @@ Cases:
 
 usage: bench.py [PAIRS] [SECONDS]      (default 15 pairs of 3 s runs)
        BENCH_ONLY=go bench.py ...      the Go cases alone
+       BENCH_ONLY=agent bench.py ...   the agent's cases and conns-1000, without the floors,
+                                       the bystander and pingpong
 
 On a shared 2-CPU VM the host's speed moves by ±5% from one run to the next whatever the run's
 length, so a pair's ratio is only good to about ±0.05 whether it lasts 3 s or 8 s. Many short
@@ -524,7 +526,8 @@ def main():
         work_pid = procs[2].pid
         print(f"zerotrace benchmark: {pairs} off/on pairs of {seconds} s per case, "
               f"{os.cpu_count()} CPUs, wrk 1 thread", flush=True)
-        only_go = os.environ.get("BENCH_ONLY") == "go"
+        only = os.environ.get("BENCH_ONLY", "")
+        only_go = only == "go"
         results = [] if only_go else [
             run_case("nginx-static", f"http://127.0.0.1:{nginx_port}/tiny.txt", "nginx",
                      nginx_worker, 32, pairs, seconds, sink_port),
@@ -541,6 +544,9 @@ def main():
             return
         conns = rss_with_connections(f"http://127.0.0.1:{nginx_port}/tiny.txt", 1000, seconds,
                                      sink_port)
+        if only == "agent":
+            print_table(results, conns, [], {})
+            return
         # the agent's own path, and the syscall tracepoints for comparison when that is another
         paths = [results[0]["path"]] + (["tracepoint"] if results[0]["path"] == "socket" else [])
         # what capture itself costs, whatever the design: only where the socket hooks exist

@@ -89,19 +89,19 @@ def test_goroutines_off_gives_no_links(agent_factory, jaeger, procs, nonce):
 # Go 1.19 builds), *ServerStream holding a *Stream (v1.76.0, apps/grpc_go/go.mod), ServerStream
 # holding a Stream (v1.85.0, the newest)
 GRPC_MATRIX = [("go1.19", "go119.mod"), ("local", None), ("go1.27.3", None),
-               ("local", "latest.mod")]
+               ("local", "latest.mod"), ("go1.27.3", "latest.mod")]
 
 
 @pytest.mark.parametrize("toolchain,modfile", GRPC_MATRIX,
                          ids=["go1.19-grpc1.65", "local-grpc1.76", "go1.27.3-grpc1.76",
-                              "local-grpc1.85"])
+                              "local-grpc1.85", "go1.27.3-grpc1.85"])
 def test_grpc_server_handlers_follow_their_streams(agent_factory, jaeger, procs, nonce,
                                                     toolchain, modfile):
     """A Go gRPC server (grpc-go reads every stream on the connection's goroutine and handles
     each on a goroutine it creates) whose handler calls a Python service over net/http, called
-    by a Python client 20 calls at once on one connection, each call with its own traceparent
-    (trace id = the call's number): every call's HTTP call is in that call's trace, the child
-    of the Go server span of that very stream."""
+    by a Python client 20 calls at once on one connection, unary and server-streaming, each
+    call with its own traceparent (trace id = the call's number): every call's HTTP call is in
+    that call's trace, the child of the Go server span of that very stream."""
     server_bin = gobuild.build("grpc_go", toolchain, "default", modfile)
     svc = names()
     agent = agent_factory(env_extra={"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_HTTP})
@@ -120,13 +120,14 @@ def test_grpc_server_handlers_follow_their_streams(agent_factory, jaeger, procs,
     jaeger.wait_spans(svc["pyleaf"], 203)
     spans = jaeger.spans(svc["gogw"])
     servers = {s["spanID"]: s for s in spans if s["tagmap"]["span.kind"] == "server"}
-    calls = {int(s["tagmap"]["url.path"].rsplit("/", 1)[1]): s for s in spans
+    calls = {int(s["tagmap"]["url.path"].rsplit("/", 1)[1].split(":")[0]): s for s in spans
              if s["tagmap"]["span.kind"] == "client"
              and s["tagmap"].get("url.path", "").startswith(nonce)}
     for n in range(1, 201):
         call = calls[n]
         server = servers[parent(call)]
         assert int(call["traceID"], 16) == n
-        assert server["operationName"] == "zt.test.Echo/Unary"
+        assert server["operationName"] == ("zt.test.Echo/Unary" if n % 2 else
+                                           "zt.test.Echo/ServerStream")
         assert parent(server) == f"{n:016x}"  # the caller's own span id, from its traceparent
     assert " h2_handlers_linked=" in agent.stderr()

@@ -102,20 +102,27 @@ def client(addr, concurrent, messages):
 
 
 def traced_client(addr, rounds, concurrent, first):
-    """ROUNDS x CONCURRENT unary calls at once on one connection, call n (from FIRST on) with
-    value str(n) and its own W3C traceparent, trace id n (an instrumented caller): whoever
-    serves it is known by its trace. Prints the number of OK calls."""
+    """ROUNDS x CONCURRENT calls at once on one connection, call n (from FIRST on) with value
+    str(n) and its own W3C traceparent, trace id n (an instrumented caller): whoever serves it
+    is known by its trace. Odd calls are unary, even ones server-streaming (value "n:2", two
+    messages back). Prints the number of OK calls."""
     ok = 0
     lock = threading.Lock()
     with grpc.insecure_channel(addr) as ch:
         call = ch.unary_unary("/zt.test.Echo/Unary", request_serializer=SV.SerializeToString,
                               response_deserializer=SV.FromString)
+        stream = ch.unary_stream("/zt.test.Echo/ServerStream",
+                                 request_serializer=SV.SerializeToString,
+                                 response_deserializer=SV.FromString)
         call(SV(value="0"), timeout=30)  # opens the connection the rest share
 
         def one(n):
             nonlocal ok
-            tp = f"00-{n:032x}-{n:016x}-01"
-            call(SV(value=str(n)), metadata=(("traceparent", tp),), timeout=30)
+            md = (("traceparent", f"00-{n:032x}-{n:016x}-01"),)
+            if n % 2:
+                call(SV(value=str(n)), metadata=md, timeout=30)
+            elif len(list(stream(SV(value=f"{n}:2"), metadata=md, timeout=30))) != 2:
+                return
             with lock:
                 ok += 1
 

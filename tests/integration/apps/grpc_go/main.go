@@ -5,8 +5,8 @@
 //	ServerStream(v) → "<v>-0" … "<v>-<n-1>" for v "name:n"; status ABORTED after them when
 //	                  name is "fail"
 //
-// server: grpc_go server PORT [BACKEND_URL] — with BACKEND_URL, each Unary(v) first GETs
-// BACKEND_URL/v over net/http (a gRPC service calling another service)
+// server: grpc_go server PORT [BACKEND_URL] — with BACKEND_URL, each Unary(v) and each
+// ServerStream(v) first GETs BACKEND_URL/v over net/http (a gRPC service calling another)
 // client: grpc_go client ADDR CONCURRENT STREAM_MESSAGES — one connection; CONCURRENT unary
 // calls at once, two failing ones, one stream that succeeds, one that fails; prints JSON counts
 // of the status codes it saw.
@@ -36,6 +36,19 @@ type echoServer interface{}
 
 var backend string // see server
 
+func callBackend(v string) error {
+	if backend == "" {
+		return nil
+	}
+	resp, err := http.Get(backend + "/" + v)
+	if err != nil {
+		return status.Error(codes.Unavailable, err.Error())
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil
+}
+
 type echo struct{}
 
 func unaryHandler(srv interface{}, ctx context.Context, dec func(interface{}) error,
@@ -44,13 +57,8 @@ func unaryHandler(srv interface{}, ctx context.Context, dec func(interface{}) er
 	if err := dec(in); err != nil {
 		return nil, err
 	}
-	if backend != "" {
-		resp, err := http.Get(backend + "/" + in.Value)
-		if err != nil {
-			return nil, status.Error(codes.Unavailable, err.Error())
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+	if err := callBackend(in.Value); err != nil {
+		return nil, err
 	}
 	switch in.Value {
 	case "fail":
@@ -64,6 +72,9 @@ func unaryHandler(srv interface{}, ctx context.Context, dec func(interface{}) er
 func streamHandler(srv interface{}, stream grpc.ServerStream) error {
 	in := new(wrapperspb.StringValue)
 	if err := stream.RecvMsg(in); err != nil {
+		return err
+	}
+	if err := callBackend(in.Value); err != nil {
 		return err
 	}
 	name, count, _ := strings.Cut(in.Value, ":")
