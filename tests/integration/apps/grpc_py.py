@@ -51,6 +51,15 @@ def code_name(code):
     return "".join(w.capitalize() for w in code.name.split("_")) if code else "OK"
 
 
+def echo_stubs(ch):
+    """(Unary, ServerStream) callables of zt.test.Echo on channel ch."""
+    return (ch.unary_unary("/zt.test.Echo/Unary", request_serializer=SV.SerializeToString,
+                           response_deserializer=SV.FromString),
+            ch.unary_stream("/zt.test.Echo/ServerStream",
+                            request_serializer=SV.SerializeToString,
+                            response_deserializer=SV.FromString))
+
+
 def client(addr, concurrent, messages):
     counts = {}
     lock = threading.Lock()
@@ -60,11 +69,7 @@ def client(addr, concurrent, messages):
             counts[key] = counts.get(key, 0) + 1
 
     with grpc.insecure_channel(addr) as ch:
-        call = ch.unary_unary("/zt.test.Echo/Unary", request_serializer=SV.SerializeToString,
-                              response_deserializer=SV.FromString)
-        stream = ch.unary_stream("/zt.test.Echo/ServerStream",
-                                 request_serializer=SV.SerializeToString,
-                                 response_deserializer=SV.FromString)
+        call, stream = echo_stubs(ch)
 
         def do_unary(v):
             try:
@@ -109,11 +114,7 @@ def traced_client(addr, rounds, concurrent, first):
     ok = 0
     lock = threading.Lock()
     with grpc.insecure_channel(addr) as ch:
-        call = ch.unary_unary("/zt.test.Echo/Unary", request_serializer=SV.SerializeToString,
-                              response_deserializer=SV.FromString)
-        stream = ch.unary_stream("/zt.test.Echo/ServerStream",
-                                 request_serializer=SV.SerializeToString,
-                                 response_deserializer=SV.FromString)
+        call, stream = echo_stubs(ch)
         call(SV(value="0"), timeout=30)  # opens the connection the rest share
 
         def one(n):
