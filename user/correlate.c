@@ -209,33 +209,14 @@ static struct span *find_client(struct correlator *c, const struct join_key *k, 
 
 uint64_t task_of_goroutine(uint32_t pid, uint64_t g)
 {
-	uint64_t k = (g ^ (uint64_t)pid * 0x9E3779B97F4A7C15ull) | TASK_GOROUTINE;
+	uint64_t k = u64map__key2(g, pid) | TASK_GOROUTINE;
 
 	return k != UINT64_MAX ? k : TASK_GOROUTINE;
 }
 
-static void set_context(struct correlator *c, uint64_t task, const uint8_t id[8])
-{
-	if (!task)
-		return;
-	if (u64map__size(c->context) >= c->max_contexts) {
-		/* threads and goroutines come and go; forget them all rather than grow without
-		 * bound */
-		u64map__clear(c->context);
-		c->stats.context_resets++;
-	}
-	u64map__put(c->context, task, (void *)(uintptr_t)id64(id));
-}
-
-static struct span *context_of(struct correlator *c, uint64_t task)
-{
-	uint64_t id = task ? (uintptr_t)u64map__get(c->context, task) : 0;
-
-	return id ? u64map__get(c->live, id) : NULL;
-}
-
-/* Goroutines and streams come and go without a word to us: a full table is emptied (and
- * counted), which costs links of requests in flight, never a wrong one. */
+/* Threads, goroutines, streams and connections come and go without a word to us: a full table
+ * is emptied (and counted) rather than grown without bound, which costs links of requests in
+ * flight, never a wrong one. */
 static void put_bounded(struct correlator *c, struct u64map *m, uint64_t key, uint64_t val)
 {
 	if (u64map__size(m) >= c->max_contexts) {
@@ -243,6 +224,19 @@ static void put_bounded(struct correlator *c, struct u64map *m, uint64_t key, ui
 		c->stats.context_resets++;
 	}
 	u64map__put(m, key, (void *)(uintptr_t)val);
+}
+
+static void set_context(struct correlator *c, uint64_t task, const uint8_t id[8])
+{
+	if (task)
+		put_bounded(c, c->context, task, id64(id));
+}
+
+static struct span *context_of(struct correlator *c, uint64_t task)
+{
+	uint64_t id = task ? (uintptr_t)u64map__get(c->context, task) : 0;
+
+	return id ? u64map__get(c->live, id) : NULL;
 }
 
 void correlator__inherit(struct correlator *c, uint64_t parent, uint64_t child)
@@ -295,18 +289,11 @@ void correlator__server_start(struct correlator *c, struct span *s, uint64_t tas
 	set_context(c, task, s->ctx.span_id);
 }
 
-static uint64_t stream_key(uint64_t reader, uint32_t stream)
-{
-	uint64_t k = reader ^ (uint64_t)stream * 0xC2B2AE3D27D4EB4Full;
-
-	return k && k != UINT64_MAX ? k : 1;
-}
-
 void correlator__h2_stream_read(struct correlator *c, uint64_t reader, uint32_t stream,
 				const struct span *s)
 {
 	if (reader && s->live)
-		put_bounded(c, c->streams, stream_key(reader, stream), id64(s->ctx.span_id));
+		put_bounded(c, c->streams, u64map__key2(reader, stream), id64(s->ctx.span_id));
 }
 
 void correlator__h2_stream_handler(struct correlator *c, uint64_t handler, uint32_t stream)
@@ -315,7 +302,7 @@ void correlator__h2_stream_handler(struct correlator *c, uint64_t handler, uint3
 	struct span *s = NULL;
 
 	if (reader)
-		id = (uintptr_t)u64map__del(c->streams, stream_key(reader, stream));
+		id = (uintptr_t)u64map__del(c->streams, u64map__key2(reader, stream));
 	if (id)
 		s = u64map__get(c->live, id);
 	if (!s) {
@@ -330,9 +317,7 @@ void correlator__h2_stream_handler(struct correlator *c, uint64_t handler, uint3
 
 uint64_t conn_key_of(const struct zt_conn_id *id)
 {
-	uint64_t k = id->gen ^ ((uint64_t)id->pid << 32 | (uint32_t)id->fd) * 0x9E3779B97F4A7C15ull;
-
-	return k && k != UINT64_MAX ? k : 1;
+	return u64map__key2(id->gen, (uint64_t)id->pid << 32 | (uint32_t)id->fd);
 }
 
 void correlator__conn_open(struct correlator *c, uint64_t conn_key, uint64_t task)
@@ -346,12 +331,8 @@ void correlator__conn_open(struct correlator *c, uint64_t conn_key, uint64_t tas
 	ctx = context_of(c, task);
 	if (!ctx)
 		return;
-	if (u64map__size(c->opens) >= c->max_contexts) {
-		/* connections that never carried HTTP leave entries behind */
-		u64map__clear(c->opens);
-		c->stats.context_resets++;
-	}
-	u64map__put(c->opens, conn_key, (void *)(uintptr_t)id64(ctx->ctx.span_id));
+	/* connections that never carried HTTP leave entries behind */
+	put_bounded(c, c->opens, conn_key, id64(ctx->ctx.span_id));
 }
 
 /* The server span a new client request belongs to, if any can be known. */

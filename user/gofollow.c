@@ -76,13 +76,6 @@ void gofollow__free(struct gofollow *g)
 	free(g);
 }
 
-static uint64_t not_go_key(uint64_t dev, uint64_t ino)
-{
-	uint64_t k = ino ^ dev * 0x9E3779B97F4A7C15ull;
-
-	return k && k != UINT64_MAX ? k : 1;
-}
-
 static struct gobin *find_bin(struct gofollow *g, uint64_t dev, uint64_t ino)
 {
 	for (struct gobin *b = g->bins; b; b = b->next)
@@ -102,7 +95,7 @@ static struct gobin *inspect(struct gofollow *g, const char *exe, uint32_t pid, 
 
 	if (err == -ENOEXEC || (err && err != -ENOTSUP)) {
 		if (err == -ENOEXEC && u64map__size(g->not_go) < MAX_NOT_GO)
-			u64map__put(g->not_go, not_go_key(dev, ino), (void *)1);
+			u64map__put(g->not_go, u64map__key2(ino, dev), (void *)1);
 		return NULL;
 	}
 	b = calloc(1, sizeof(*b));
@@ -155,7 +148,7 @@ void gofollow__exec(struct gofollow *g, uint32_t pid)
 	snprintf(exe, sizeof(exe), "%s/%u/exe", g->proc_root, pid);
 	if (stat(exe, &st))
 		return; /* gone already, or a kernel thread */
-	if (u64map__get(g->not_go, not_go_key(st.st_dev, st.st_ino)))
+	if (u64map__get(g->not_go, u64map__key2(st.st_ino, st.st_dev)))
 		return;
 	b = find_bin(g, st.st_dev, st.st_ino);
 	if (!b)

@@ -11,13 +11,6 @@ struct gohttp {
 	uint64_t resets;
 };
 
-static uint64_t key(uint32_t pid, uint64_t ptr)
-{
-	uint64_t k = ptr ^ (uint64_t)pid * 0x9E3779B97F4A7C15ull;
-
-	return k && k != UINT64_MAX ? k : 1;
-}
-
 struct gohttp *gohttp__new(uint32_t capacity)
 {
 	struct gohttp *h = calloc(1, sizeof(*h));
@@ -60,33 +53,33 @@ static void put(struct gohttp *h, struct u64map *m, uint64_t k, uint64_t v)
 void gohttp__round_trip(struct gohttp *h, uint32_t pid, uint64_t g, uint64_t req)
 {
 	if (h && g && req)
-		put(h, h->callers, key(pid, req), g);
+		put(h, h->callers, u64map__key2(req, pid), g);
 }
 
 void gohttp__request_write(struct gohttp *h, uint32_t pid, uint64_t g, uint64_t req)
 {
 	if (h && g && req)
-		put(h, h->writers, key(pid, g), req);
+		put(h, h->writers, u64map__key2(g, pid), req);
 }
 
 void gohttp__forget(struct gohttp *h, uint32_t pid, uint64_t g)
 {
 	if (h)
-		u64map__del(h->writers, key(pid, g));
+		u64map__del(h->writers, u64map__key2(g, pid));
 }
 
 uint64_t gohttp__writes_for(struct gohttp *h, uint32_t pid, uint64_t g)
 {
 	uint64_t req, caller;
 
-	if (!h || !(req = (uintptr_t)u64map__del(h->writers, key(pid, g))))
+	if (!h || !(req = (uintptr_t)u64map__del(h->writers, u64map__key2(g, pid))))
 		return g;
 	/* The first write after Request.write is the request's head (net/http buffers it whole):
 	 * the entry is spent on it, so a goroutine structure that a writer leaves behind and
 	 * another goroutine reuses never inherits it. A request whose caller we did not see (sent
 	 * before the agent started, or by the application's own Request.Write) gets no link: the
 	 * writer's own context is that of whoever dialed the connection, not the caller's. */
-	caller = (uintptr_t)u64map__del(h->callers, key(pid, req));
+	caller = (uintptr_t)u64map__del(h->callers, u64map__key2(req, pid));
 	return caller ? caller : 0;
 }
 

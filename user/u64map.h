@@ -17,4 +17,13 @@ void *u64map__del(struct u64map *m, uint64_t key);
 uint32_t u64map__size(const struct u64map *m);
 void u64map__clear(struct u64map *m);
 
+/* A key made of two words (a pointer and its pid, an inode and its device, ...): mixed so that
+ * similar pairs spread, and never one of the map's reserved keys (0, UINT64_MAX). */
+static inline uint64_t u64map__key2(uint64_t a, uint64_t b)
+{
+	uint64_t k = a ^ b * 0x9E3779B97F4A7C15ull;
+
+	return k && k != UINT64_MAX ? k : 1;
+}
+
 #endif

@@ -37,6 +37,8 @@ def test_fan_out_exact_trees(agent_factory, jaeger, procs, nonce, toolchain, var
     assert len(latencies) == THREADS * PER_THREAD
     assert agent.stop() == 0
     jaeger.wait_spans(svc["pyleaf"], THREADS * PER_THREAD)
+    # and the gateway's: a server and three client spans per request, stored by Jaeger apart
+    jaeger.wait_spans(svc["gogw"], 4 * THREADS * PER_THREAD)
     exact, problems = exact_trees(jaeger, svc, nonce, latencies)
     assert (exact, problems) == (THREADS * PER_THREAD, {})
     log = agent.stderr()
