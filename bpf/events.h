@@ -31,6 +31,10 @@ enum zt_event_type {
 	ZT_EV_GO_HTTP_WRITE = 9, /* Go: goroutine `subject` writes net/http Request `object` */
 	ZT_EV_GO_H2_HANDLER =
 	    10, /* Go: goroutine `subject` handles HTTP/2 server stream `object` */
+	ZT_EV_GO_H2_CALL = 11,	/* Go: goroutine `subject` made the header list `object` of a
+				 * grpc-go call */
+	ZT_EV_GO_H2_WRITE = 12, /* Go: goroutine `subject` writes header list `object` as HTTP/2
+				 * client stream `stream` */
 };
 
 enum zt_direction {
@@ -168,11 +172,13 @@ struct zt_proc_event {
 #define ZT_GO_PID_MAX (4u * 1024 * 1024)
 
 /* Go runtime events from the uprobes (bpf/gouprobe.bpf.c): two runtime pointers whose meaning
- * the type gives. */
+ * the type gives, and a stream id where the type has one. */
 struct zt_go_event {
 	struct zt_event_header hdr;
 	__u64 subject;
 	__u64 object;
+	__u32 stream;
+	__u32 pad;
 };
 
 _Static_assert(sizeof(struct zt_tuple) == 40, "zt_tuple ABI");
@@ -181,7 +187,7 @@ _Static_assert(sizeof(struct zt_conn_id) == 16, "zt_conn_id ABI");
 _Static_assert(sizeof(struct zt_data_event) == 64, "zt_data_event ABI");
 _Static_assert(sizeof(struct zt_conn_event) == 96, "zt_conn_event ABI");
 _Static_assert(sizeof(struct zt_proc_event) == 176, "zt_proc_event ABI");
-_Static_assert(sizeof(struct zt_go_event) == 48, "zt_go_event ABI");
+_Static_assert(sizeof(struct zt_go_event) == 56, "zt_go_event ABI");
 _Static_assert(sizeof(struct zt_segment) == 8, "zt_segment ABI");
 _Static_assert((ZT_MAX_CAPTURE & (ZT_MAX_CAPTURE - 1)) == 0, "capture mask needs a power of 2");
 

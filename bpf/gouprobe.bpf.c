@@ -27,7 +27,8 @@ struct {
 	__type(value, __u64); /* callergp */
 } go_newproc_callers SEC(".maps");
 
-static __always_inline void emit_go(__u16 type, __u64 pid_tgid, __u64 subject, __u64 object)
+static __always_inline void emit_go_stream(__u16 type, __u64 pid_tgid, __u64 subject,
+					   __u64 object, __u32 stream)
 {
 	struct zt_go_event ev = {};
 
@@ -36,7 +37,13 @@ static __always_inline void emit_go(__u16 type, __u64 pid_tgid, __u64 subject, _
 	ev.hdr.g = 0; /* the runtime's own g0 here: subject says whom it is about */
 	ev.subject = subject;
 	ev.object = object;
+	ev.stream = stream;
 	ringbuf_output(&ev, sizeof(ev));
+}
+
+static __always_inline void emit_go(__u16 type, __u64 pid_tgid, __u64 subject, __u64 object)
+{
+	emit_go_stream(type, pid_tgid, subject, object, 0);
 }
 
 /* Register ABI (Go 1.17+, checked by the agent): arguments in RAX, RBX, RCX, ...; results in
@@ -116,5 +123,46 @@ int go_grpc_handle_stream(struct pt_regs *ctx)
 	if (bpf_probe_read_user(&id, sizeof(id), (void *)(stream + (__u32)cookie)) || !id)
 		return 0;
 	emit_go(ZT_EV_GO_H2_HANDLER, pid_tgid, ctx->r14, id);
+	return 0;
+}
+
+/*
+ * grpc-go's client writes every call's HEADERS from the connection's loopy writer goroutine.
+ * The call's header list is the one thing both ends hold: made on the calling goroutine by
+ * (*http2Client).createHeaderFields, it is handed over unchanged (headerFrame.hf) to the
+ * loopy goroutine, which gives the stream its id and writes it. Field order from grpc-go's
+ * sources, v1.53 to v1.85: the frame starts with `streamID uint32`, then `hf` (a slice: its
+ * pointer at byte 8).
+ */
+
+/* A RET of createHeaderFields(t, ctx, callHdr) ([]hpack.HeaderField, error): the slice's
+ * pointer is the first result; nil with an error */
+SEC("uprobe")
+int go_grpc_client_headers_ret(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (pid_is_watched(pid_tgid >> 32) && ctx->ax)
+		emit_go(ZT_EV_GO_H2_CALL, pid_tgid, ctx->r14, ctx->ax);
+	return 0;
+}
+
+/* The loopy goroutine opens a client stream: (*loopyWriter).originateStream(l, str, hdr) up to
+ * v1.82 (the frame in RCX), (*loopyWriter).clientHeaderHandler(l, hdr) from v1.83 (in RBX,
+ * cookie 1). */
+SEC("uprobe")
+int go_grpc_client_stream(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), hf = 0;
+	/* both read before choosing: the verifier refuses a context pointer moved by a variable */
+	__u64 rbx = ctx->bx, rcx = ctx->cx;
+	__u64 frame = bpf_get_attach_cookie(ctx) ? rbx : rcx;
+	__u32 id = 0;
+
+	if (!pid_is_watched(pid_tgid >> 32) ||
+	    bpf_probe_read_user(&id, sizeof(id), (void *)frame) ||
+	    bpf_probe_read_user(&hf, sizeof(hf), (void *)(frame + 8)) || !id || !hf)
+		return 0;
+	emit_go_stream(ZT_EV_GO_H2_WRITE, pid_tgid, ctx->r14, hf, id);
 	return 0;
 }

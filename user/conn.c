@@ -229,6 +229,7 @@ void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *p
 	bool h2 = ev->flags & ZT_DATA_F_SEGMENTS;
 
 	c->cur_task = task;
+	c->cur_g = ev->hdr.g;
 	c->last_ts = ev->hdr.ts;
 	if (h2 && !c->h2 && !(c->h2 = h2_conn__new(c)))
 		return;

@@ -40,6 +40,7 @@ struct conn {
 	struct zt_tuple tuple; /* family 0 until ZT_EV_CONN_INFO brings it: conn__has_addrs */
 	uint8_t role;	       /* enum zt_role, as the kernel saw it */
 	uint64_t cur_task;     /* whose context the event being parsed is in (correlate.h) */
+	uint64_t cur_g;	       /* the goroutine it ran on, in a Go process followed; else 0 */
 	uint64_t last_ts;      /* monotonic ns of the last event */
 	struct conn_dir dir[2];
 	struct pending *pend_head, *pend_tail;

@@ -253,16 +253,52 @@ static int capstone_load(struct capstone *cs)
 	return -ENOENT;
 }
 
-static int find_rets(struct image *im, uint64_t off, uint64_t size, struct go_binary *out,
-		     char *why, size_t wl)
+/* The RET instructions of the function at file offset off, size bytes long: 0, or -ENOTSUP when
+ * it has none or more than GO_MAX_RETS. */
+static int find_rets(const struct capstone *cap, csh cs, struct image *im, uint64_t off,
+		     uint64_t size, uint64_t *rets, int *nrets)
 {
-	struct capstone cap;
 	cs_insn *insn = NULL;
-	csh cs;
 	size_t n;
 
+	*nrets = 0;
 	if (!size || off > im->size || size > im->size - off || size > 1 << 20)
-		return fail(why, wl, -ENOTSUP, "runtime.newproc1 has no readable code");
+		return -ENOTSUP;
+	n = cap->disasm(cs, im->raw + off, size, off, 0, &insn);
+	for (size_t i = 0; i < n; i++) {
+		if (insn[i].id != X86_INS_RET)
+			continue;
+		if (*nrets == GO_MAX_RETS) {
+			*nrets = 0;
+			break;
+		}
+		rets[(*nrets)++] = insn[i].address;
+	}
+	cap->free(insn, n);
+	return *nrets ? 0 : -ENOTSUP;
+}
+
+/* grpc-go's client header hand-over (bpf/gouprobe.bpf.c), for the versions whose frame layout
+ * is known: optional, a binary without it only has its gRPC client calls unlinked */
+static void find_grpc_client(const struct capstone *cap, csh cs, struct image *im,
+			     struct go_binary *out, uint64_t headers_size)
+{
+	if (out->grpc_minor < 53 || out->grpc_minor > 85 || !out->grpc_client_headers ||
+	    !out->grpc_client_stream || (out->grpc_minor >= 83) != out->grpc_client_stream_v83 ||
+	    find_rets(cap, cs, im, out->grpc_client_headers, headers_size,
+		      out->grpc_client_headers_rets, &out->grpc_client_nrets)) {
+		out->grpc_client_headers = out->grpc_client_stream = 0;
+		out->grpc_client_nrets = 0;
+	}
+}
+
+static int find_all_rets(struct image *im, uint64_t newproc1_size, uint64_t headers_size,
+			 struct go_binary *out, char *why, size_t wl)
+{
+	struct capstone cap;
+	csh cs;
+	int err;
+
 	if (capstone_load(&cap))
 		return fail(why, wl, -ENOTSUP,
 			    "libcapstone.so.4 is not installed (package libcapstone4)");
@@ -270,24 +306,15 @@ static int find_rets(struct image *im, uint64_t off, uint64_t size, struct go_bi
 		dlclose(cap.lib);
 		return fail(why, wl, -ENOMEM, "capstone: cannot open a decoder");
 	}
-	n = cap.disasm(cs, im->raw + off, size, off, 0, &insn);
-	out->nrets = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (insn[i].id != X86_INS_RET)
-			continue;
-		if (out->nrets == GO_MAX_RETS) {
-			out->nrets = 0;
-			break;
-		}
-		out->newproc1_rets[out->nrets++] = insn[i].address;
-	}
-	cap.free(insn, n);
+	err = find_rets(&cap, cs, im, out->newproc1, newproc1_size, out->newproc1_rets,
+			&out->nrets);
+	if (err)
+		err = fail(why, wl, err, "no (or too many) RET instructions in runtime.newproc1");
+	else
+		find_grpc_client(&cap, cs, im, out, headers_size);
 	cap.close(&cs);
 	dlclose(cap.lib);
-	if (!out->nrets)
-		return fail(why, wl, -ENOTSUP,
-			    "no (or too many) RET instructions in runtime.newproc1");
-	return 0;
+	return err;
 }
 
 /* The running g is read 8 bytes below the thread pointer (bpf/goroutine.bpf.h): where Go's own
@@ -312,11 +339,18 @@ static int check_tls(struct image *im, char *why, size_t wl)
 int go_binary__inspect(const char *path, struct go_binary *out, char *why, size_t wl)
 {
 	struct image im = {};
+	uint64_t v83_stream = 0;
 	struct wanted w[] = {
 	    {"runtime.newproc1", &out->newproc1, 0},
 	    {"net/http.(*persistConn).roundTrip", &out->http_roundtrip, 0},
 	    {"net/http.(*Request).write", &out->http_write, 0},
 	    {"google.golang.org/grpc.(*Server).handleStream", &out->grpc_handle_stream, 0},
+	    {"google.golang.org/grpc/internal/transport.(*http2Client).createHeaderFields",
+	     &out->grpc_client_headers, 0},
+	    {"google.golang.org/grpc/internal/transport.(*loopyWriter).originateStream",
+	     &out->grpc_client_stream, 0},
+	    {"google.golang.org/grpc/internal/transport.(*loopyWriter).clientHeaderHandler",
+	     &v83_stream, 0},
 	};
 	int fd, err;
 
@@ -352,7 +386,11 @@ int go_binary__inspect(const char *path, struct go_binary *out, char *why, size_
 	}
 	if (!out->http_roundtrip || !out->http_write)
 		out->http_roundtrip = out->http_write = 0;
-	err = find_rets(&im, out->newproc1, w[0].size, out, why, wl);
+	if (v83_stream) {
+		out->grpc_client_stream = v83_stream;
+		out->grpc_client_stream_v83 = true;
+	}
+	err = find_all_rets(&im, w[0].size, w[4].size, out, why, wl);
 cleanup:
 	elf_end(im.elf);
 	close(fd);

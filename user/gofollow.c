@@ -108,7 +108,7 @@ static struct gobin *inspect(struct gofollow *g, const char *exe, uint32_t pid, 
 	if (!err && !g->follow) {
 		snprintf(why, sizeof(why), "following goroutines is off (capture.go_goroutines)");
 	} else if (!err && g->probe) {
-		b->links = probe__attach_go(g->probe, exe, &info, GO_PROBES_HTTP);
+		b->links = probe__attach_go(g->probe, exe, &info, GO_PROBES_CALLS);
 		if (b->links) {
 			b->state = GO_FOLLOWED;
 		} else {
@@ -123,6 +123,10 @@ static struct gobin *inspect(struct gofollow *g, const char *exe, uint32_t pid, 
 	if (b->state == GO_FOLLOWED) {
 		g->stats.binaries_followed++;
 		pr_info("go: following %s (pid %u, %s)", exe, pid, info.version);
+		if (info.grpc_minor >= 0 && !info.grpc_client_headers)
+			pr_info("go: %s: the client calls of its grpc-go v1.%d are not followed (a "
+				"layout the agent does not know): they start new traces",
+				exe, info.grpc_minor);
 	} else {
 		g->stats.binaries_unfollowed++;
 		/* once per executable: its processes get no in-process links, counted */

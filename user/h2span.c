@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "correlate.h"
 #include "filter.h"
+#include "gohttp.h"
 #include "proc.h"
 #include "proto/http2.h"
 #include "span.h"
@@ -170,7 +171,7 @@ static void start_stream(struct h2_conn *h, uint8_t dir, const struct h2_headers
 	struct h2_stream *st;
 	struct process *proc;
 	struct span *s;
-	uint64_t task = h->conn->cur_task, reader = 0;
+	uint64_t task = h->conn->cur_task, reader = 0, caller;
 
 	if (h->nstreams >= H2_MAX_STREAMS) {
 		struct h2_stream *old = h->streams;
@@ -230,13 +231,19 @@ static void start_stream(struct h2_conn *h, uint8_t dir, const struct h2_headers
 	span__set_int(s, "zerotrace.http2.stream_id", hd->stream);
 	/* Go's HTTP/2 stacks read and write every stream from goroutines of the connection, not of
 	 * the request. A server stream's handler goroutine, created by the reader, is put in the
-	 * stream's context when it starts (correlator__h2_stream_handler); a client stream's
-	 * caller is not followed yet: no in-process link rather than a wrong one. */
+	 * stream's context when it starts (correlator__h2_stream_handler); a grpc-go client
+	 * stream's writer was handed it by its caller (gohttp.h). Any other: no in-process link
+	 * rather than a wrong one. */
 	if (task & TASK_GOROUTINE) {
 		reader = task;
 		task = 0;
-		if (s->kind == SPAN_KIND_CLIENT)
+		if (s->kind == SPAN_KIND_CLIENT && (caller = gohttp__h2_caller(t->gohttp, c->id.pid,
+									 c->cur_g, hd->stream))) {
+			task = task_of_goroutine(c->id.pid, caller);
+			t->stats.go_h2_linked++;
+		} else if (s->kind == SPAN_KIND_CLIENT) {
 			t->stats.go_h2_unlinked++;
+		}
 	}
 	if (s->kind == SPAN_KIND_SERVER) {
 		correlator__server_start(t->corr, s, task, &key, hd->traceparent.p,

@@ -386,7 +386,7 @@ void probe__resend_addrs(void *probe)
 
 struct go_links {
 	int n;
-	struct bpf_link *links[4 + GO_MAX_RETS];
+	struct bpf_link *links[2 * GO_MAX_RETS + 4];
 };
 
 /* Where grpc-go v1.minor's handleStream finds the stream id in its stream argument, as the
@@ -440,12 +440,20 @@ struct go_links *probe__attach_go(struct probe *p, const char *path, const struc
 		if (!err && b->grpc_handle_stream && cookie)
 			err = go_attach_one(l, p->skel->progs.go_grpc_handle_stream, path,
 					    b->grpc_handle_stream, cookie);
-	} else if (b->http_roundtrip) {
-		err =
-		    go_attach_one(l, p->skel->progs.go_http_roundtrip, path, b->http_roundtrip, 0);
-		if (!err)
+	} else {
+		if (b->http_roundtrip)
+			err = go_attach_one(l, p->skel->progs.go_http_roundtrip, path,
+					    b->http_roundtrip, 0);
+		if (!err && b->http_roundtrip)
 			err = go_attach_one(l, p->skel->progs.go_http_request_write, path,
 					    b->http_write, 0);
+		/* the end that spends the hand-overs first, so none is left waiting */
+		if (!err && b->grpc_client_headers)
+			err = go_attach_one(l, p->skel->progs.go_grpc_client_stream, path,
+					    b->grpc_client_stream, b->grpc_client_stream_v83);
+		for (int i = 0; i < b->grpc_client_nrets && !err && b->grpc_client_headers; i++)
+			err = go_attach_one(l, p->skel->progs.go_grpc_client_headers_ret, path,
+					    b->grpc_client_headers_rets[i], 0);
 	}
 	if (!err)
 		return l;

@@ -51,11 +51,12 @@ void probe__prog_stats(struct probe *p, prog_stats_fn fn, void *ctx);
 const char *probe__path(const struct probe *p);
 
 /* Go uprobes on one executable (every process that maps it): NULL and errno on failure.
- * GO_PROBES_HTTP: who makes and who writes each net/http request (nothing when the binary has
- * no net/http client); GO_PROBES_CREATION: who creates each goroutine. */
+ * GO_PROBES_CALLS: who makes and who writes each net/http request and each grpc-go call's
+ * HEADERS (nothing for a binary with neither client); GO_PROBES_CREATION: who creates each
+ * goroutine. */
 struct go_binary;
 struct go_links;
-enum go_probes { GO_PROBES_HTTP, GO_PROBES_CREATION };
+enum go_probes { GO_PROBES_CALLS, GO_PROBES_CREATION };
 struct go_links *probe__attach_go(struct probe *p, const char *path, const struct go_binary *b,
 				  enum go_probes which);
 void probe__detach_go(struct go_links *l);

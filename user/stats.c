@@ -70,14 +70,14 @@ void agent__log_stats(struct agent *a, bool final)
 	pr_info("%s: binaries_followed=%llu binaries_unfollowed=%llu attach_failed=%llu "
 		"pids_followed=%llu pids_unfollowed=%llu goroutines_inherited=%llu "
 		"client_unlinked=%llu h2_handlers_linked=%llu h2_handlers_unlinked=%llu "
-		"h2_unlinked=%llu http_writer_resets=%llu",
+		"h2_linked=%llu h2_unlinked=%llu http_writer_resets=%llu",
 		final ? "final go" : "go", (unsigned long long)gs.binaries_followed,
 		(unsigned long long)gs.binaries_unfollowed, (unsigned long long)gs.attach_failed,
 		(unsigned long long)gs.pids_followed, (unsigned long long)gs.pids_unfollowed,
 		(unsigned long long)cs.inherited, (unsigned long long)cs.goroutine_unlinked,
 		(unsigned long long)cs.h2_handlers_linked,
-		(unsigned long long)cs.h2_handlers_unlinked, (unsigned long long)ts->go_h2_unlinked,
-		(unsigned long long)gohttp__resets(a->tracer->gohttp));
+		(unsigned long long)cs.h2_handlers_unlinked, (unsigned long long)ts->go_h2_linked,
+		(unsigned long long)ts->go_h2_unlinked, (unsigned long long)gohttp__resets(a->tracer->gohttp));
 }
 
 static void counter(FILE *out, const char *name, const char *help, uint64_t v)
@@ -200,11 +200,14 @@ void agent__prometheus(void *agent, FILE *out)
 	counter(out, "zerotrace_go_http2_handlers_unlinked_total",
 		"Goroutines handling an HTTP/2 server stream whose request was not found.",
 		cs.h2_handlers_unlinked);
+	counter(out, "zerotrace_go_http2_linked_total",
+		"HTTP/2 client calls of followed Go processes (grpc-go) linked to their caller.",
+		ts->go_h2_linked);
 	counter(out, "zerotrace_go_http2_unlinked_total",
 		"HTTP/2 client calls of followed Go processes, left without an in-process link.",
 		ts->go_h2_unlinked);
 	counter(out, "zerotrace_go_http_writer_resets_total",
-		"net/http writer tables emptied because they were full.",
+		"net/http and grpc-go hand-over tables emptied because they were full.",
 		gohttp__resets(a->tracer->gohttp));
 	fputs("# HELP zerotrace_bpf_run_seconds_total BPF program run time "
 	      "(kernel.bpf_stats_enabled=1).\n# TYPE zerotrace_bpf_run_seconds_total counter\n",

@@ -139,6 +139,12 @@ static void handle_go(struct tracer *t, const struct zt_go_event *ev)
 		correlator__h2_stream_handler(t->corr, task_of_goroutine(pid, ev->subject),
 					      (uint32_t)ev->object);
 		break;
+	case ZT_EV_GO_H2_CALL:
+		gohttp__h2_call(t->gohttp, pid, ev->subject, ev->object);
+		break;
+	case ZT_EV_GO_H2_WRITE:
+		gohttp__h2_write(t->gohttp, pid, ev->subject, ev->object, ev->stream);
+		break;
 	}
 }
 
@@ -240,6 +246,8 @@ int tracer__handle(struct tracer *t, const void *data, size_t len)
 	case ZT_EV_GO_HTTP_RT:
 	case ZT_EV_GO_HTTP_WRITE:
 	case ZT_EV_GO_H2_HANDLER:
+	case ZT_EV_GO_H2_CALL:
+	case ZT_EV_GO_H2_WRITE:
 		if (len < sizeof(struct zt_go_event)) {
 			err = -EINVAL;
 			break;

@@ -133,3 +133,55 @@ def test_grpc_server_handlers_follow_their_streams(agent_factory, jaeger, procs,
                                            "zt.test.Echo/ServerStream")
         assert parent(server) == f"{n:016x}"  # the caller's own span id, from its traceparent
     assert " h2_handlers_linked=" in agent.stderr()
+
+
+@pytest.mark.parametrize("toolchain,modfile", GRPC_MATRIX,
+                         ids=["go1.19-grpc1.65", "local-grpc1.76", "go1.27.3-grpc1.76",
+                              "local-grpc1.85", "go1.27.3-grpc1.85"])
+def test_grpc_client_calls_follow_their_callers(agent_factory, jaeger, procs, nonce, toolchain,
+                                                 modfile):
+    """A Go gRPC server whose handlers call a Go gRPC backend (grpc-go's client writes every
+    call's HEADERS from the connection's loopy goroutine), every call to the backend on one
+    connection, 20 at once, unary and server-streaming, called by a Python client with a
+    traceparent per call (trace id = the call's number): each call's trace is exactly the
+    gateway's server span, under it the gateway's client span of its own backend call, and
+    under that the backend's server span."""
+    binary = gobuild.build("grpc_go", toolchain, "default", modfile)
+    svc = names()
+    agent = agent_factory(env_extra={"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_HTTP})
+    back_port, gw_port = free_port(), free_port()
+    procs.start([binary, "server", str(back_port)],
+                env_extra={"OTEL_SERVICE_NAME": svc["goleaf"]}, wait_port=back_port)
+    procs.start([binary, "server", str(gw_port), f"grpc://127.0.0.1:{back_port}"],
+                env_extra={"OTEL_SERVICE_NAME": svc["gogw"]}, wait_port=gw_port)
+    client = ["python3", os.path.join(APPS, "grpc_py.py"), "traced-client",
+              f"127.0.0.1:{gw_port}"]
+    # the first call out starts the following of goroutine creation (gofollow.h)
+    subprocess.run(client + ["1", "1", "1000"], check=True, capture_output=True)
+    time.sleep(0.5)
+    out = subprocess.run(client + ["10", "20", "1"], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "200"
+    assert agent.stop() == 0
+    # per call: the gateway's server and client spans, the backend's server span
+    jaeger.wait_spans(svc["goleaf"], 202)
+    jaeger.wait_spans(svc["gogw"], 404)
+    spans = jaeger.spans(svc["gogw"]) + jaeger.spans(svc["goleaf"])
+    by_trace = {}
+    for s in spans:
+        by_trace.setdefault(int(s["traceID"], 16), []).append(s)
+    wrong = {}
+    for n in range(1, 201):
+        method = "zt.test.Echo/Unary" if n % 2 else "zt.test.Echo/ServerStream"
+        got = {(s["serviceName"], s["tagmap"]["span.kind"]): s for s in by_trace.get(n, [])}
+        server, call = got.get((svc["gogw"], "server")), got.get((svc["gogw"], "client"))
+        leaf = got.get((svc["goleaf"], "server"))
+        if (len(by_trace.get(n, [])) != 3 or not server or not call or not leaf
+                or parent(server) != f"{n:016x}" or parent(call) != server["spanID"]
+                or parent(leaf) != call["spanID"]
+                or {server["operationName"], call["operationName"], leaf["operationName"]}
+                != {method}):
+            wrong[n] = sorted((s["serviceName"], s["tagmap"]["span.kind"], s["operationName"])
+                              for s in by_trace.get(n, []))
+    assert wrong == {}
+    log = agent.stderr()
+    assert " h2_linked=" in log and " h2_unlinked=0 " in log

@@ -132,9 +132,9 @@ static inline int replay_data(struct tracer *t, uint32_t pid, uint32_t tid, int 
 	return replay_data_cut(t, pid, tid, fd, gen, tuple, dir, seq, ts, payload, strlen(payload));
 }
 
-/* A Go runtime event from the uprobes (ZT_EV_GO_*). */
-static inline int replay_go(struct tracer *t, uint32_t pid, uint16_t type, uint64_t subject,
-			    uint64_t object)
+/* A Go runtime event from the uprobes (ZT_EV_GO_*), with a stream id where it has one. */
+static inline int replay_go_stream(struct tracer *t, uint32_t pid, uint16_t type,
+				   uint64_t subject, uint64_t object, uint32_t stream)
 {
 	struct zt_go_event ev = {};
 
@@ -144,7 +144,14 @@ static inline int replay_go(struct tracer *t, uint32_t pid, uint16_t type, uint6
 	ev.hdr.tid = pid;
 	ev.subject = subject;
 	ev.object = object;
+	ev.stream = stream;
 	return tracer__handle(t, &ev, sizeof(ev));
+}
+
+static inline int replay_go(struct tracer *t, uint32_t pid, uint16_t type, uint64_t subject,
+			    uint64_t object)
+{
+	return replay_go_stream(t, pid, type, subject, object, 0);
 }
 
 #endif

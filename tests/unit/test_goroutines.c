@@ -13,9 +13,11 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
+#include <nghttp2/nghttp2.h>
 #include "correlate.h"
 #include "event_builder.h"
 #include "gofollow.h"
+#include "h2_segments.h"
 
 static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 
@@ -28,6 +30,8 @@ enum {
 	G_IDLE = 0xc000500000
 };
 enum { REQ1 = 0xc000a00000, REQ2 = 0xc000b00000, REQ_UNSEEN = 0xc000c00000 };
+/* grpc-go header lists */
+enum { HF1 = 0xc000d00000, HF2 = 0xc000e00000, HF3 = 0xc000f00000 };
 #define TID 42 /* one thread runs every goroutine: a thread rule would link everything */
 
 struct fixture {
@@ -37,6 +41,7 @@ struct fixture {
 	char root[64];
 	uint32_t pid;
 	uint32_t seq[16];
+	nghttp2_hd_deflater *hpack[16]; /* HTTP/2 connections' encoders, by fd */
 };
 
 /* A fake /proc whose PID/exe is the Go binary the Makefile built (ZT_TEST_GO_BINARY). */
@@ -82,6 +87,9 @@ static int teardown(void **state)
 
 	replay_tracer_free(f->t, &f->out);
 	gofollow__free(f->go);
+	for (int i = 0; i < 16; i++)
+		if (f->hpack[i])
+			nghttp2_hd_deflate_del(f->hpack[i]);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->root);
 	assert_int_equal(system(cmd), 0);
 	free(f);
@@ -116,6 +124,85 @@ static void response(struct fixture *f, uint64_t g, int fd, bool server)
 static void go_event(struct fixture *f, uint16_t type, uint64_t subject, uint64_t object)
 {
 	assert_int_equal(replay_go(f->t, f->pid, type, subject, object), 0);
+}
+
+/* HTTP/2 frames on client connection fd by goroutine g; each direction starts with its SETTINGS
+ * (the client's after its preface), as every connection does. */
+static void h2_io(struct fixture *f, uint64_t g, int fd, uint8_t dir, const uint8_t *frames,
+		  size_t len)
+{
+	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	static const uint8_t settings[9] = {0, 0, 0, 0x4};
+	static uint8_t buf[sizeof(struct zt_data_event) + 4096], bytes[2048];
+	struct zt_tuple tuple = make_tuple("127.0.0.1", 40000 + fd, "127.0.0.1", 9090);
+	struct zt_data_event *ev = (void *)buf;
+	uint32_t *seq = &f->seq[fd * 2 + dir];
+	size_t start = dir == ZT_DIR_WRITE && !*seq ? sizeof(preface) - 1 : 0, n, at = start;
+
+	memcpy(bytes, preface, start);
+	if (!*seq) {
+		memcpy(bytes + at, settings, sizeof(settings));
+		at += sizeof(settings);
+	}
+	memcpy(bytes + at, frames, len);
+	len += at - start;
+	n = h2_segments_for(bytes, start, start + len, 0, start + len, (uint8_t *)(ev + 1));
+	assert_int_equal(replay_conn_info(f->t, f->pid, TID, fd, 100 + fd, &tuple, ZT_ROLE_CLIENT),
+			 0);
+	memset(ev, 0, sizeof(*ev));
+	ev->hdr = (struct zt_event_header){.type = ZT_EV_DATA, .len = sizeof(*ev) + n,
+					   .pid = f->pid, .tid = TID, .ts = 2, .g = g};
+	ev->conn = (struct zt_conn_id){.pid = f->pid, .fd = fd, .gen = 100 + fd};
+	ev->seq = *seq;
+	ev->bytes = start + len;
+	ev->captured = n;
+	ev->dir = dir;
+	ev->role = ZT_ROLE_CLIENT;
+	ev->proto = ZT_PROTO_HTTP2;
+	ev->flags = ZT_DATA_F_SEGMENTS;
+	assert_int_equal(tracer__handle(f->t, buf, sizeof(*ev) + n), 0);
+	*seq += start + len;
+}
+
+/* A HEADERS frame (END_HEADERS, and END_STREAM when end) of stream on connection fd. */
+static size_t h2_headers(struct fixture *f, int fd, uint32_t stream, const nghttp2_nv *nv,
+			 size_t nnv, bool end, uint8_t *out)
+{
+	ssize_t n;
+
+	if (!f->hpack[fd])
+		assert_int_equal(nghttp2_hd_deflate_new(&f->hpack[fd], 4096), 0);
+	n = nghttp2_hd_deflate_hd(f->hpack[fd], out + 9, 1024, nv, nnv);
+	assert_true(n > 0);
+	out[0] = (uint8_t)(n >> 16), out[1] = (uint8_t)(n >> 8), out[2] = (uint8_t)n;
+	out[3] = 0x1;			  /* HEADERS */
+	out[4] = 0x4 | (end ? 0x1 : 0); /* END_HEADERS, END_STREAM */
+	out[5] = (uint8_t)(stream >> 24), out[6] = (uint8_t)(stream >> 16);
+	out[7] = (uint8_t)(stream >> 8), out[8] = (uint8_t)stream;
+	return 9 + (size_t)n;
+}
+
+#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1, 0}
+
+/* A client stream's request HEADERS, written by goroutine g; its response read by another. */
+static void h2_call(struct fixture *f, uint64_t g, int fd, uint32_t stream, const char *path)
+{
+	nghttp2_nv req[] = {NV(":method", "POST"), NV(":scheme", "http"),
+			    NV(":authority", "leaf"), NV(":path", "")};
+	uint8_t frame[1100];
+
+	req[3].value = (uint8_t *)path;
+	req[3].valuelen = strlen(path);
+	h2_io(f, g, fd, ZT_DIR_WRITE, frame, h2_headers(f, fd, stream, req, 4, false, frame));
+}
+
+static void h2_answer(struct fixture *f, int fd, uint32_t stream)
+{
+	nghttp2_nv resp[] = {NV(":status", "200")};
+	uint8_t frame[1100];
+
+	/* the response direction has its own HPACK table: encoder fd + 8 */
+	h2_io(f, G_IDLE, fd, ZT_DIR_READ, frame, h2_headers(f, fd + 8, stream, resp, 1, true, frame));
 }
 
 static struct span *find(struct fixture *f, enum span_kind kind, const char *path)
@@ -218,6 +305,45 @@ static void test_writer_structure_reused_unseen(void **state)
 			find(f, SPAN_KIND_SERVER, "/api/2"));
 }
 
+/* grpc-go's client: the loopy goroutine writes the HEADERS of every call on the connection,
+ * in the order it is handed them; each stream's span is its caller's child. A stream handed
+ * over to a loopy goroutine whose structure was then reused, or never handed over, has none. */
+static void test_grpc_client_streams_follow_their_callers(void **state)
+{
+	struct fixture *f = *state;
+
+	request(f, G_SERVE1, 1, true, "/api/1");
+	request(f, G_SERVE2, 2, true, "/api/2");
+	go_event(f, ZT_EV_GO_NEWG, G_SERVE1, G_CHILD);
+	go_event(f, ZT_EV_GO_H2_CALL, G_CHILD, HF1);
+	go_event(f, ZT_EV_GO_H2_CALL, G_SERVE2, HF2);
+	assert_int_equal(replay_go_stream(f->t, f->pid, ZT_EV_GO_H2_WRITE, G_WRITER, HF2, 1), 0);
+	assert_int_equal(replay_go_stream(f->t, f->pid, ZT_EV_GO_H2_WRITE, G_WRITER, HF1, 3), 0);
+	h2_call(f, G_WRITER, 5, 1, "/zt.Echo/Two");
+	h2_call(f, G_WRITER, 5, 3, "/zt.Echo/One");
+	h2_call(f, G_WRITER, 5, 5, "/zt.Echo/Nobody"); /* never handed over */
+	/* a hand-over pending when the loopy goroutine's structure is reused */
+	go_event(f, ZT_EV_GO_H2_CALL, G_SERVE1, HF3);
+	assert_int_equal(replay_go_stream(f->t, f->pid, ZT_EV_GO_H2_WRITE, G_WRITER, HF3, 1), 0);
+	go_event(f, ZT_EV_GO_NEWG, G_IDLE, G_WRITER);
+	h2_call(f, G_WRITER, 6, 1, "/zt.Echo/Stale");
+	h2_answer(f, 5, 1);
+	h2_answer(f, 5, 3);
+	h2_answer(f, 5, 5);
+	h2_answer(f, 6, 1);
+	response(f, G_SERVE1, 1, true);
+	response(f, G_SERVE2, 2, true);
+	assert_int_equal(f->out.n, 6);
+	assert_child_of(find(f, SPAN_KIND_CLIENT, "/zt.Echo/One"),
+			find(f, SPAN_KIND_SERVER, "/api/1"));
+	assert_child_of(find(f, SPAN_KIND_CLIENT, "/zt.Echo/Two"),
+			find(f, SPAN_KIND_SERVER, "/api/2"));
+	assert_false(find(f, SPAN_KIND_CLIENT, "/zt.Echo/Nobody")->has_parent);
+	assert_false(find(f, SPAN_KIND_CLIENT, "/zt.Echo/Stale")->has_parent);
+	assert_int_equal(f->t->stats.go_h2_linked, 2);
+	assert_int_equal(f->t->stats.go_h2_unlinked, 2);
+}
+
 /* Go not followed (capture.go_goroutines off): no link from the thread either. */
 static void test_unfollowed_go_gets_no_thread_links(void **state)
 {
@@ -238,6 +364,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_writer_writes_for_the_caller, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_stale_or_guessed_context, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_structure_reused_unseen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_grpc_client_streams_follow_their_callers, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_unfollowed_go_gets_no_thread_links,
 					    setup_unfollowed, teardown),
 	};

@@ -5,8 +5,9 @@
 //	ServerStream(v) → "<v>-0" … "<v>-<n-1>" for v "name:n"; status ABORTED after them when
 //	                  name is "fail"
 //
-// server: grpc_go server PORT [BACKEND_URL] — with BACKEND_URL, each Unary(v) and each
-// ServerStream(v) first GETs BACKEND_URL/v over net/http (a gRPC service calling another)
+// server: grpc_go server PORT [BACKEND] — with BACKEND, each Unary(v) and each ServerStream(v)
+// first calls another service: BACKEND_URL/v over net/http, or for "grpc://ADDR" the same
+// method with v at ADDR, every call on one connection (a gRPC service calling another)
 // client: grpc_go client ADDR CONCURRENT STREAM_MESSAGES — one connection; CONCURRENT unary
 // calls at once, two failing ones, one stream that succeeds, one that fails; prints JSON counts
 // of the status codes it saw.
@@ -36,7 +37,22 @@ type echoServer interface{}
 
 var backend string // see server
 
-func callBackend(v string) error {
+// backendConn: the one connection to a gRPC backend ("grpc://ADDR"), every call on it
+var backendConn *grpc.ClientConn
+
+func callBackend(ctx context.Context, v string, streaming bool) error {
+	if backendConn != nil {
+		code := codes.OK
+		if streaming {
+			_, code = serverStream(ctx, backendConn, v)
+		} else {
+			code = unary(ctx, backendConn, v)
+		}
+		if code != codes.OK {
+			return status.Error(codes.Unavailable, "backend: "+code.String())
+		}
+		return nil
+	}
 	if backend == "" {
 		return nil
 	}
@@ -57,7 +73,7 @@ func unaryHandler(srv interface{}, ctx context.Context, dec func(interface{}) er
 	if err := dec(in); err != nil {
 		return nil, err
 	}
-	if err := callBackend(in.Value); err != nil {
+	if err := callBackend(ctx, in.Value, false); err != nil {
 		return nil, err
 	}
 	switch in.Value {
@@ -74,7 +90,7 @@ func streamHandler(srv interface{}, stream grpc.ServerStream) error {
 	if err := stream.RecvMsg(in); err != nil {
 		return err
 	}
-	if err := callBackend(in.Value); err != nil {
+	if err := callBackend(stream.Context(), in.Value, true); err != nil {
 		return err
 	}
 	name, count, _ := strings.Cut(in.Value, ":")
@@ -182,6 +198,15 @@ func main() {
 	if len(os.Args) >= 3 && os.Args[1] == "server" {
 		if len(os.Args) >= 4 {
 			backend = os.Args[3]
+		}
+		if strings.HasPrefix(backend, "grpc://") { // no strings.CutPrefix in Go 1.19
+			var err error
+			backendConn, err = grpc.NewClient(strings.TrimPrefix(backend, "grpc://"),
+				grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
 		}
 		serve(os.Args[2])
 		return
