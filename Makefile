@@ -171,7 +171,7 @@ $(BUILD)/bench/pingpong: tests/bench/pingpong.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@
 
-$(BUILD)/bench/work_server: tests/bench/work_server/main.go
+$(BUILD)/bench/work_server: tests/bench/work_server/main.go tests/bench/work_server/go.mod
 	@mkdir -p $(dir $@)
 	cd tests/bench/work_server && go build -o ../../../$@ .
 

@@ -17,6 +17,9 @@ Cases:
   go-call        the same handler after one net/http call to go-tiny over the keep-alive
                  pool: a Go gateway's worst case, every uprobe firing (goroutine creation, the
                  call's hand-over to net/http's writer) for every request. Spans: both sides.
+  go-grpc        the same handler after one grpc-go unary call to a gRPC server in the same
+                 process over one connection: the gRPC client's hand-over to its loopy writer
+                 and the server's handler goroutine followed, per request.
   work-1ms       a Go service whose handler burns ~1 ms of CPU per request.
   *-nogo         a Go case again with capture.go_goroutines=false: no Go uprobes, no goroutine
                  read per event (Go processes then get no in-process links): what following
@@ -533,7 +536,8 @@ def main():
                      nginx_worker, 32, pairs, seconds, sink_port),
         ]
         nogo = {"ZEROTRACE_GO_GOROUTINES": "false"}
-        for route, name in (("tiny", "go-tiny"), ("call", "go-call"), ("work", "work-1ms")):
+        for route, name in (("tiny", "go-tiny"), ("call", "go-call"), ("grpc", "go-grpc"),
+                            ("work", "work-1ms")):
             url = f"http://127.0.0.1:{work_port}/{route}"
             results.append(run_case(name, url, "work_server", work_pid, 16, pairs, seconds,
                                     sink_port))
