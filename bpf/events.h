@@ -30,7 +30,7 @@ enum zt_event_type {
 	ZT_EV_GO_HTTP_RT = 8,	 /* Go: goroutine `subject` makes net/http Request `object` */
 	ZT_EV_GO_HTTP_WRITE = 9, /* Go: goroutine `subject` writes net/http Request `object` */
 	ZT_EV_GO_H2_HANDLER =
-	    10, /* Go: goroutine `subject` handles HTTP/2 server stream `object` */
+	    10,			/* Go: goroutine `subject` handles HTTP/2 server stream `object` */
 	ZT_EV_GO_H2_CALL = 11,	/* Go: goroutine `subject` made the header list `object` of a
 				 * grpc-go call */
 	ZT_EV_GO_H2_WRITE = 12, /* Go: goroutine `subject` writes header list `object` as HTTP/2

@@ -27,8 +27,8 @@ struct {
 	__type(value, __u64); /* callergp */
 } go_newproc_callers SEC(".maps");
 
-static __always_inline void emit_go_stream(__u16 type, __u64 pid_tgid, __u64 subject,
-					   __u64 object, __u32 stream)
+static __always_inline void emit_go_stream(__u16 type, __u64 pid_tgid, __u64 subject, __u64 object,
+					   __u32 stream)
 {
 	struct zt_go_event ev = {};
 

@@ -4,13 +4,12 @@
 #include <string.h>
 #include "conn.h"
 #include "log.h"
-#include "span.h"
-#include "tracer.h"
 
 /* Chained hash for lookup plus an LRU list for eviction: the table is bounded, and the
  * connection least recently active is the one to give up. */
 struct conn_table {
-	struct tracer *tracer;
+	struct span_builder *b;
+	uint64_t *seq_gaps, *evicted;
 	struct conn **buckets;
 	uint32_t nbuckets; /* power of two */
 	uint32_t count;
@@ -33,7 +32,8 @@ static bool id_eq(const struct zt_conn_id *a, const struct zt_conn_id *b)
 	return a->pid == b->pid && a->fd == b->fd && a->gen == b->gen;
 }
 
-struct conn_table *conn_table__new(struct tracer *t, uint32_t capacity)
+struct conn_table *conn_table__new(struct span_builder *b, uint32_t capacity, uint64_t *seq_gaps,
+				   uint64_t *evicted)
 {
 	struct conn_table *ct = calloc(1, sizeof(*ct));
 	uint32_t n = 64;
@@ -42,7 +42,9 @@ struct conn_table *conn_table__new(struct tracer *t, uint32_t capacity)
 		return NULL;
 	while (n < capacity)
 		n <<= 1;
-	ct->tracer = t;
+	ct->b = b;
+	ct->seq_gaps = seq_gaps;
+	ct->evicted = evicted;
 	ct->nbuckets = n;
 	ct->capacity = capacity;
 	ct->buckets = calloc(n, sizeof(*ct->buckets));
@@ -71,7 +73,7 @@ static void lru_push_front(struct conn_table *ct, struct conn *c)
 
 static void unhash(struct conn_table *ct, struct conn *c)
 {
-	struct conn **pp = &ct->buckets[id_hash(&c->id, ct->nbuckets)];
+	struct conn **pp = &ct->buckets[id_hash(&c->flow.id, ct->nbuckets)];
 
 	while (*pp && *pp != c)
 		pp = &(*pp)->hnext;
@@ -83,26 +85,15 @@ static void unhash(struct conn_table *ct, struct conn *c)
 
 static void conn_free(struct conn *c)
 {
-	struct pending *p, *next;
-
-	for (p = c->pend_head; p; p = next) {
-		next = p->next;
-		span__free(p->span);
-		pending__free(c, p);
-	}
-	http1_parser__free(&c->dir[0].parser);
-	http1_parser__free(&c->dir[1].parser);
-	h2_conn__free(c->h2);
+	if (c->ops)
+		c->ops->free(c->session);
 	free(c);
 }
 
 void conn_table__close(struct conn_table *ct, struct conn *c, uint64_t ts)
 {
-	http1_parser__close(&c->dir[ZT_DIR_READ].parser, ts);
-	http1_parser__close(&c->dir[ZT_DIR_WRITE].parser, ts);
-	httpspan__finish_pending(c, ts);
-	if (c->h2)
-		h2_conn__close(c->h2, ts);
+	if (c->ops)
+		c->ops->close(c->session, ts);
 	unhash(ct, c);
 	conn_free(c);
 }
@@ -125,7 +116,7 @@ struct conn *conn_table__find(struct conn_table *ct, const struct zt_conn_id *id
 {
 	struct conn *c = ct->buckets[id_hash(id, ct->nbuckets)];
 
-	while (c && !id_eq(&c->id, id))
+	while (c && !id_eq(&c->flow.id, id))
 		c = c->hnext;
 	return c;
 }
@@ -145,34 +136,20 @@ struct conn *conn_table__get(struct conn_table *ct, const struct zt_conn_id *id,
 	if (ct->count >= ct->capacity) {
 		struct conn *old = ct->lru.lru_prev;
 
-		ct->tracer->stats.conns_evicted++;
-		conn_table__close(ct, old, old->last_ts);
+		(*ct->evicted)++;
+		conn_table__close(ct, old, old->flow.last_ts);
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->id = *id;
-	c->role = role;
-	c->tracer = ct->tracer;
-	for (int d = 0; d < 2; d++) {
-		c->dir[d].conn = c;
-		c->dir[d].dir = d;
-		http1_parser__init(&c->dir[d].parser, &http_span_callbacks, &c->dir[d]);
-	}
+	c->flow.id = *id;
+	c->flow.role = role;
 	b = id_hash(id, ct->nbuckets);
 	c->hnext = ct->buckets[b];
 	ct->buckets[b] = c;
 	lru_push_front(ct, c);
 	ct->count++;
 	return c;
-}
-
-void conn__set_addrs(struct conn *c, const struct zt_tuple *tuple)
-{
-	if (!memcmp(&c->tuple, tuple, sizeof(*tuple)))
-		return;
-	c->tuple = *tuple;
-	c->local_len = c->peer_len = 0; /* formatted again from these */
 }
 
 void conn_table__close_pid(struct conn_table *ct, uint32_t pid, uint64_t ts,
@@ -182,10 +159,10 @@ void conn_table__close_pid(struct conn_table *ct, uint32_t pid, uint64_t ts,
 
 	for (; c != &ct->lru; c = next) {
 		next = c->lru_next;
-		if (c->id.pid != pid)
+		if (c->flow.id.pid != pid)
 			continue;
 		if (forget)
-			forget(ctx, pid, c->id.fd);
+			forget(ctx, pid, c->flow.id.fd);
 		conn_table__close(ct, c, ts);
 	}
 }
@@ -201,79 +178,58 @@ uint32_t conn_table__size(const struct conn_table *ct)
 	return ct->count;
 }
 
-/* Bytes are missing in direction d. What was in flight there cannot be trusted. */
-static void handle_gap(struct conn *c, uint8_t d)
+/* The session the event's protocol needs. A connection whose protocol changes (an HTTP/1
+ * upgrade to h2c) ends what its old session had in flight. */
+static bool has_session(struct conn_table *ct, struct conn *c, const struct zt_data_event *ev)
 {
-	struct conn_dir *cd = &c->dir[d];
+	const struct session_ops *ops = session__for(ev->proto, ev->flags);
 
-	c->tracer->stats.seq_gaps++;
-	if (cd->head_is_request || !c->pend_head) {
-		/* whole requests may have been lost: keep later responses from pairing wrongly */
-		if (!cd->in_body)
-			httpspan__lost_request(c, d);
-	} else {
-		/* responses may have been lost: none of the waiting requests can be paired */
-		httpspan__finish_pending(c, c->last_ts);
+	if (c->ops == ops)
+		return true;
+	if (c->ops) {
+		c->ops->close(c->session, ev->hdr.ts);
+		c->ops->free(c->session);
+		c->ops = NULL;
 	}
-	cd->in_body = false;
-	http1_parser__gap(&cd->parser);
+	c->session = ops->open(&c->flow, ct->b);
+	if (!c->session)
+		return false;
+	c->ops = ops;
+	return true;
 }
 
-void conn__feed(struct conn *c, const struct zt_data_event *ev, const uint8_t *payload,
-		uint64_t task)
+void conn__feed(struct conn_table *ct, struct conn *c, const struct zt_data_event *ev,
+		const uint8_t *payload, uint64_t task)
 {
 	uint8_t d = ev->dir & 1;
 	struct conn_dir *cd = &c->dir[d];
 	uint32_t seq = (uint32_t)ev->seq;
-	size_t total = ev->bytes, captured = ev->captured;
-	bool h2 = ev->flags & ZT_DATA_F_SEGMENTS;
+	size_t total = ev->bytes, captured = ev->captured, skip = 0;
 
-	c->cur_task = task;
-	c->cur_g = ev->hdr.g;
-	c->last_ts = ev->hdr.ts;
-	if (h2 && !c->h2 && !(c->h2 = h2_conn__new(c)))
+	c->flow.task = task;
+	c->flow.g = ev->hdr.g;
+	c->flow.last_ts = ev->hdr.ts;
+	if (!has_session(ct, c, ev))
 		return;
-	if (captured > total && !h2)
+	if (captured > total && !(ev->flags & ZT_DATA_F_SEGMENTS))
 		captured = total;
 	if (cd->seq_valid) {
 		int32_t delta = (int32_t)(seq - cd->next_seq);
 
 		if (delta > 0) {
-			pr_debug("pid %u fd %d: %u bytes missing before seq %u (%s)", c->id.pid,
-				 c->id.fd, (uint32_t)delta, seq,
+			pr_debug("pid %u fd %d: %u bytes missing before seq %u (%s)",
+				 c->flow.id.pid, c->flow.id.fd, (uint32_t)delta, seq,
 				 d == ZT_DIR_READ ? "read" : "write");
-			if (h2) {
-				c->tracer->stats.seq_gaps++;
-				h2_conn__gap(c->h2, d);
-			} else {
-				handle_gap(c, d);
-			}
-		} else if (delta < 0 && h2) {
-			size_t skip = (size_t) - (int64_t)delta;
-
-			if (skip >= total)
-				return;
-			cd->next_seq = seq + total;
-			h2_conn__feed(c->h2, d, payload, captured, total, skip, seq, ev->hdr.ts);
-			return;
+			(*ct->seq_gaps)++;
+			c->ops->gap(c->session, d);
 		} else if (delta < 0) {
-			/* a retried partial write, or a peek: skip what was already parsed */
-			size_t skip = (size_t) - (int64_t)delta;
-
+			/* a retried partial write, or a peek: what was already parsed is skipped */
+			skip = (size_t) - (int64_t)delta;
 			if (skip >= total)
 				return;
-			payload += skip < captured ? skip : captured;
-			captured = skip < captured ? captured - skip : 0;
-			total -= skip;
-			seq += skip;
 		}
 	}
 	cd->seq_valid = true;
 	cd->next_seq = seq + total;
-	if (h2) {
-		h2_conn__feed(c->h2, d, payload, captured, total, 0, seq, ev->hdr.ts);
-		return;
-	}
-	cd->seq_base = seq - (uint32_t)cd->parser.pos;
-	http1_parser__feed(&cd->parser, payload, captured, total, ev->hdr.ts);
+	c->ops->feed(c->session, d, payload, captured, total, skip, seq, ev->hdr.ts);
 }

@@ -306,8 +306,8 @@ static int find_all_rets(struct image *im, uint64_t newproc1_size, uint64_t head
 		dlclose(cap.lib);
 		return fail(why, wl, -ENOMEM, "capstone: cannot open a decoder");
 	}
-	err = find_rets(&cap, cs, im, out->newproc1, newproc1_size, out->newproc1_rets,
-			&out->nrets);
+	err =
+	    find_rets(&cap, cs, im, out->newproc1, newproc1_size, out->newproc1_rets, &out->nrets);
 	if (err)
 		err = fail(why, wl, err, "no (or too many) RET instructions in runtime.newproc1");
 	else

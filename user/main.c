@@ -127,8 +127,8 @@ static void reload(struct agent *a, int argc, char **argv, char **envp)
 	/* the new config's strings back the filter and the rules from here on */
 	config_free(&a->cfg);
 	a->cfg = next;
-	a->tracer->filter = filter_of(&a->cfg);
-	proc_table__set_rules(a->tracer->procs, a->cfg.service_names, a->cfg.nservice_names);
+	a->tracer->build.filter = filter_of(&a->cfg);
+	proc_table__set_rules(a->tracer->build.procs, a->cfg.service_names, a->cfg.nservice_names);
 	pr_info("reload: done");
 	notify_systemd("READY=1");
 }
@@ -157,7 +157,7 @@ static int start(struct agent *a)
 		pr_err("out of memory");
 		return -1;
 	}
-	proc_table__set_rules(a->tracer->procs, a->cfg.service_names, a->cfg.nservice_names);
+	proc_table__set_rules(a->tracer->build.procs, a->cfg.service_names, a->cfg.nservice_names);
 	if (a->cfg.metrics_enabled) {
 		a->metrics = metrics__new(10000);
 		if (!a->metrics ||

@@ -29,15 +29,16 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 
 	if (!t)
 		return NULL;
-	t->sink = opts->sink;
-	t->sink_ctx = opts->sink_ctx;
-	t->filter = opts->filter;
-	t->mono_to_unix_ns = clock_offset();
-	t->procs = proc_table__new(opts->proc_root ? opts->proc_root : "/proc", 1024);
-	t->conns = conn_table__new(t, opts->max_conns ? opts->max_conns : 16384);
-	t->corr = correlator__new(4096);
-	t->gohttp = gohttp__new(16384);
-	if (!t->procs || !t->conns || !t->corr || !t->gohttp) {
+	t->build.sink = opts->sink;
+	t->build.sink_ctx = opts->sink_ctx;
+	t->build.filter = opts->filter;
+	t->build.mono_to_unix_ns = clock_offset();
+	t->build.procs = proc_table__new(opts->proc_root ? opts->proc_root : "/proc", 1024);
+	t->build.corr = correlator__new(4096);
+	t->build.gohttp = gohttp__new(16384);
+	t->conns = conn_table__new(&t->build, opts->max_conns ? opts->max_conns : 16384,
+				   &t->stats.seq_gaps, &t->stats.conns_evicted);
+	if (!t->build.procs || !t->conns || !t->build.corr || !t->build.gohttp) {
 		tracer__free(t);
 		errno = ENOMEM;
 		return NULL;
@@ -50,23 +51,10 @@ void tracer__free(struct tracer *t)
 	if (!t)
 		return;
 	conn_table__free(t->conns);
-	correlator__free(t->corr);
-	gohttp__free(t->gohttp);
-	proc_table__free(t->procs);
+	correlator__free(t->build.corr);
+	gohttp__free(t->build.gohttp);
+	proc_table__free(t->build.procs);
 	free(t);
-}
-
-uint64_t tracer__unix_ns(const struct tracer *t, uint64_t mono_ns)
-{
-	return mono_ns + t->mono_to_unix_ns;
-}
-
-void tracer__emit(struct tracer *t, struct span *s)
-{
-	if (t->sink)
-		t->sink(t->sink_ctx, s);
-	else
-		span__free(s);
 }
 
 /* How often the kernel is asked for every connection's addresses at most: each ask costs one
@@ -86,8 +74,8 @@ static void ask_addrs(struct tracer *t, uint64_t now)
 void tracer__tick(struct tracer *t)
 {
 	/* wall clock steps (NTP) must not skew span times for long */
-	t->mono_to_unix_ns = clock_offset();
-	correlator__expire(t->corr, false);
+	t->build.mono_to_unix_ns = clock_offset();
+	correlator__expire(t->build.corr, false);
 	gofollow__tick(t->go, now_ns());
 	if (t->addrs_wanted)
 		ask_addrs(t, now_ns());
@@ -96,7 +84,7 @@ void tracer__tick(struct tracer *t)
 void tracer__flush(struct tracer *t)
 {
 	conn_table__close_all(t->conns, now_ns());
-	correlator__expire(t->corr, true);
+	correlator__expire(t->build.corr, true);
 }
 
 /* Whose context an event is in (correlate.h): its thread; in a Go process the agent follows,
@@ -111,7 +99,7 @@ static uint64_t task_of(struct tracer *t, const struct zt_event_header *h, uint8
 		if (role == ZT_ROLE_CLIENT)
 			gofollow__calls_out(t->go, h->pid);
 		if (g && write)
-			g = gohttp__writes_for(t->gohttp, h->pid, g);
+			g = gohttp__writes_for(t->build.gohttp, h->pid, g);
 		return g ? task_of_goroutine(h->pid, g) : 0;
 	case GO_UNFOLLOWED: return 0;
 	default: return task_of_thread(h->pid, h->tid);
@@ -124,26 +112,26 @@ static void handle_go(struct tracer *t, const struct zt_go_event *ev)
 
 	switch (ev->hdr.type) {
 	case ZT_EV_GO_NEWG:
-		gohttp__forget(t->gohttp, pid, ev->object);
-		correlator__inherit(t->corr, task_of_goroutine(pid, ev->subject),
+		gohttp__forget(t->build.gohttp, pid, ev->object);
+		correlator__inherit(t->build.corr, task_of_goroutine(pid, ev->subject),
 				    task_of_goroutine(pid, ev->object));
 		break;
 	case ZT_EV_GO_HTTP_RT:
 		gofollow__calls_out(t->go, pid);
-		gohttp__round_trip(t->gohttp, pid, ev->subject, ev->object);
+		gohttp__round_trip(t->build.gohttp, pid, ev->subject, ev->object);
 		break;
 	case ZT_EV_GO_HTTP_WRITE:
-		gohttp__request_write(t->gohttp, pid, ev->subject, ev->object);
+		gohttp__request_write(t->build.gohttp, pid, ev->subject, ev->object);
 		break;
 	case ZT_EV_GO_H2_HANDLER:
-		correlator__h2_stream_handler(t->corr, task_of_goroutine(pid, ev->subject),
+		correlator__h2_stream_handler(t->build.corr, task_of_goroutine(pid, ev->subject),
 					      (uint32_t)ev->object);
 		break;
 	case ZT_EV_GO_H2_CALL:
-		gohttp__h2_call(t->gohttp, pid, ev->subject, ev->object);
+		gohttp__h2_call(t->build.gohttp, pid, ev->subject, ev->object);
 		break;
 	case ZT_EV_GO_H2_WRITE:
-		gohttp__h2_write(t->gohttp, pid, ev->subject, ev->object, ev->stream);
+		gohttp__h2_write(t->build.gohttp, pid, ev->subject, ev->object, ev->stream);
 		break;
 	}
 }
@@ -159,12 +147,12 @@ static int handle_data(struct tracer *t, const struct zt_data_event *ev, size_t 
 		return -ENOMEM;
 	/* evicted here, or its ZT_EV_CONN_INFO lost with a full ring: its spans lack addresses
 	 * until the kernel ships them again */
-	if (!conn__has_addrs(c) && !c->last_ts) {
+	if (!flow__has_addrs(&c->flow) && !c->flow.last_ts) {
 		t->stats.conns_without_addrs++;
 		t->addrs_wanted = true;
 		ask_addrs(t, ev->hdr.ts);
 	}
-	conn__feed(c, ev, (const uint8_t *)(ev + 1),
+	conn__feed(t->conns, c, ev, (const uint8_t *)(ev + 1),
 		   task_of(t, &ev->hdr, ev->role, ev->dir == ZT_DIR_WRITE));
 	return 0;
 }
@@ -175,7 +163,7 @@ static int handle_info(struct tracer *t, const struct zt_conn_event *ev)
 
 	if (!c)
 		return -ENOMEM;
-	conn__set_addrs(c, &ev->tuple);
+	flow__set_addrs(&c->flow, &ev->tuple);
 	return 0;
 }
 
@@ -204,7 +192,7 @@ int tracer__handle(struct tracer *t, const void *data, size_t len)
 			err = -EINVAL;
 			break;
 		}
-		correlator__conn_open(t->corr,
+		correlator__conn_open(t->build.corr,
 				      conn_key_of(&((const struct zt_conn_event *)data)->conn),
 				      task_of(t, h, ZT_ROLE_UNKNOWN, false));
 		break;
@@ -233,13 +221,13 @@ int tracer__handle(struct tracer *t, const void *data, size_t len)
 		/* a new program: new name, new resource */
 		snprintf(comm, sizeof(comm), "%.*s", ZT_COMM_LEN, pe->comm);
 		snprintf(file, sizeof(file), "%.*s", ZT_FILENAME_LEN, pe->filename);
-		proc_table__exec(t->procs, h->pid, comm, file);
+		proc_table__exec(t->build.procs, h->pid, comm, file);
 		gofollow__exec(t->go, h->pid);
 		break;
 	}
 	case ZT_EV_PROC_EXIT:
 		conn_table__close_pid(t->conns, h->pid, h->ts, t->forget, t->forget_ctx);
-		proc_table__forget(t->procs, h->pid);
+		proc_table__forget(t->build.procs, h->pid);
 		gofollow__exit(t->go, h->pid);
 		break;
 	case ZT_EV_GO_NEWG:

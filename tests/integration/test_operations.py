@@ -78,16 +78,25 @@ def test_metrics_endpoint(agent_factory, procs, nonce, tmp_path):
     # the agent's own counters
     assert float(re.search(r"^zerotrace_events_total (\d+)$", text, re.M).group(1)) > 0
     assert float(re.search(r"^zerotrace_spans_total (\d+)$", text, re.M).group(1)) >= 14
-    assert sample(text, "zerotrace_links_total", rule="same_node") >= 7
-    assert sample(text, "zerotrace_events_dropped_total", reason="ringbuf_full") == 0
-    assert re.search(r"^zerotrace_connections_tracked \d+$", text, re.M)
-    assert re.search(r"^zerotrace_requests_not_selected_total 0$", text, re.M)
-    assert re.search(r"^zerotrace_requests_without_process_total \d+$", text, re.M)
+    assert float(re.search(r"^zerotrace_joined_same_node_total (\d+)$", text, re.M).group(1)) >= 7
+    assert sample(text, "zerotrace_kernel_drops_total", reason="ringbuf_full") == 0
+    assert re.search(r"^zerotrace_conns_tracked \d+$", text, re.M)
+    assert re.search(r"^zerotrace_not_selected_total 0$", text, re.M)
+    assert re.search(r"^zerotrace_no_process_total \d+$", text, re.M)
     # per program of the capture path in use
     path = re.search(r"ready: (\w+) programs attached", agent.stderr()).group(1)
     write_prog = {"socket": "sk_send", "tracepoint": "tp_enter_write", "kprobe": "kp_write"}[path]
     assert re.search(rf'^zerotrace_bpf_runs_total{{program="{write_prog}"}} \d+$', text, re.M)
     assert agent.stop() == 0
+    # one name per counter: every one of the final log lines is in /metrics under that name
+    log = agent.stderr()
+    for line, prefix in (("stats", ""), ("links", ""), ("go", "go_")):
+        values = re.search(rf"final {line}: (.*)", log).group(1)
+        kernel = values.split(" kernel_drops: ")
+        for key, _ in re.findall(r"(\w+)=(\d+)", kernel[0]):
+            assert re.search(rf"^zerotrace_{prefix}{key}(_total)? \d+$", text, re.M), key
+        for key, _ in re.findall(r"(\w+)=(\d+)", kernel[1] if len(kernel) > 1 else ""):
+            assert sample(text, "zerotrace_kernel_drops_total", reason=key) is not None, key
 
 
 def test_metrics_off_by_default(agent_factory):

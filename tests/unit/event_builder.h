@@ -39,7 +39,7 @@ static inline struct tracer *replay_tracer_new(struct collected *out)
 	o.sink_ctx = out;
 	t = tracer__new(&o);
 	if (t)
-		t->mono_to_unix_ns = 0;
+		t->build.mono_to_unix_ns = 0;
 	return t;
 }
 
@@ -133,8 +133,8 @@ static inline int replay_data(struct tracer *t, uint32_t pid, uint32_t tid, int 
 }
 
 /* A Go runtime event from the uprobes (ZT_EV_GO_*), with a stream id where it has one. */
-static inline int replay_go_stream(struct tracer *t, uint32_t pid, uint16_t type,
-				   uint64_t subject, uint64_t object, uint32_t stream)
+static inline int replay_go_stream(struct tracer *t, uint32_t pid, uint16_t type, uint64_t subject,
+				   uint64_t object, uint32_t stream)
 {
 	struct zt_go_event ev = {};
 

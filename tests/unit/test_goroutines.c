@@ -150,8 +150,8 @@ static void h2_io(struct fixture *f, uint64_t g, int fd, uint8_t dir, const uint
 	assert_int_equal(replay_conn_info(f->t, f->pid, TID, fd, 100 + fd, &tuple, ZT_ROLE_CLIENT),
 			 0);
 	memset(ev, 0, sizeof(*ev));
-	ev->hdr = (struct zt_event_header){.type = ZT_EV_DATA, .len = sizeof(*ev) + n,
-					   .pid = f->pid, .tid = TID, .ts = 2, .g = g};
+	ev->hdr = (struct zt_event_header){
+	    .type = ZT_EV_DATA, .len = sizeof(*ev) + n, .pid = f->pid, .tid = TID, .ts = 2, .g = g};
 	ev->conn = (struct zt_conn_id){.pid = f->pid, .fd = fd, .gen = 100 + fd};
 	ev->seq = *seq;
 	ev->bytes = start + len;
@@ -175,20 +175,23 @@ static size_t h2_headers(struct fixture *f, int fd, uint32_t stream, const nghtt
 	n = nghttp2_hd_deflate_hd(f->hpack[fd], out + 9, 1024, nv, nnv);
 	assert_true(n > 0);
 	out[0] = (uint8_t)(n >> 16), out[1] = (uint8_t)(n >> 8), out[2] = (uint8_t)n;
-	out[3] = 0x1;			  /* HEADERS */
+	out[3] = 0x1;			/* HEADERS */
 	out[4] = 0x4 | (end ? 0x1 : 0); /* END_HEADERS, END_STREAM */
 	out[5] = (uint8_t)(stream >> 24), out[6] = (uint8_t)(stream >> 16);
 	out[7] = (uint8_t)(stream >> 8), out[8] = (uint8_t)stream;
 	return 9 + (size_t)n;
 }
 
-#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1, 0}
+#define NV(n, v)                                                                                   \
+	{                                                                                          \
+		(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1, 0                    \
+	}
 
 /* A client stream's request HEADERS, written by goroutine g; its response read by another. */
 static void h2_call(struct fixture *f, uint64_t g, int fd, uint32_t stream, const char *path)
 {
-	nghttp2_nv req[] = {NV(":method", "POST"), NV(":scheme", "http"),
-			    NV(":authority", "leaf"), NV(":path", "")};
+	nghttp2_nv req[] = {NV(":method", "POST"), NV(":scheme", "http"), NV(":authority", "leaf"),
+			    NV(":path", "")};
 	uint8_t frame[1100];
 
 	req[3].value = (uint8_t *)path;
@@ -202,7 +205,8 @@ static void h2_answer(struct fixture *f, int fd, uint32_t stream)
 	uint8_t frame[1100];
 
 	/* the response direction has its own HPACK table: encoder fd + 8 */
-	h2_io(f, G_IDLE, fd, ZT_DIR_READ, frame, h2_headers(f, fd + 8, stream, resp, 1, true, frame));
+	h2_io(f, G_IDLE, fd, ZT_DIR_READ, frame,
+	      h2_headers(f, fd + 8, stream, resp, 1, true, frame));
 }
 
 static struct span *find(struct fixture *f, enum span_kind kind, const char *path)
@@ -228,7 +232,7 @@ static struct correlator_stats stats(struct fixture *f)
 {
 	struct correlator_stats s;
 
-	correlator__stats(f->t->corr, &s);
+	correlator__stats(f->t->build.corr, &s);
 	return s;
 }
 
@@ -340,8 +344,8 @@ static void test_grpc_client_streams_follow_their_callers(void **state)
 			find(f, SPAN_KIND_SERVER, "/api/2"));
 	assert_false(find(f, SPAN_KIND_CLIENT, "/zt.Echo/Nobody")->has_parent);
 	assert_false(find(f, SPAN_KIND_CLIENT, "/zt.Echo/Stale")->has_parent);
-	assert_int_equal(f->t->stats.go_h2_linked, 2);
-	assert_int_equal(f->t->stats.go_h2_unlinked, 2);
+	assert_int_equal(f->t->build.stats.go_h2_linked, 2);
+	assert_int_equal(f->t->build.stats.go_h2_unlinked, 2);
 }
 
 /* Go not followed (capture.go_goroutines off): no link from the thread either. */

@@ -421,7 +421,7 @@ static void test_curl_nginx(void **state)
 			    "\x4b\xf9\x2f\x35\x77\xb3\x4d\xa6\xa3\xce\x92\x9d\x0e\x0e\x47\x36", 16);
 	assert_true(s->has_parent);
 	assert_memory_equal(s->parent_id, "\x00\xf0\x67\xaa\x0b\xa9\x02\xb7", 8);
-	assert_int_equal(f->t->stats.spans_started, 1);
+	assert_int_equal(f->t->build.stats.spans_started, 1);
 	assert_string_equal(s->name, "GET /users/{id}");
 	assert_string_equal(attr_str(s, "http.route"), "/users/{id}");
 	assert_string_equal(attr_str(s, "url.path"), "/users/42");

@@ -85,7 +85,7 @@ static struct correlator_stats stats(struct fixture *f)
 {
 	struct correlator_stats s;
 
-	correlator__stats(f->t->corr, &s);
+	correlator__stats(f->t->build.corr, &s);
 	return s;
 }
 
@@ -211,7 +211,7 @@ static void test_out_of_order_is_counted(void **state)
 	assert_false(find(f, SPAN_KIND_SERVER, "/users/1")->has_parent);
 	assert_int_equal(stats(f).joined_same_node, 0);
 	assert_int_equal(stats(f).server_local_unjoined, 1);
-	correlator__expire(f->t->corr, true);
+	correlator__expire(f->t->build.corr, true);
 	assert_int_equal(stats(f).client_unjoined, 1);
 }
 
@@ -238,7 +238,7 @@ static void test_client_closed_before_server_read(void **state)
 	assert_child_of(find(f, SPAN_KIND_SERVER, "/users/1"),
 			find(f, SPAN_KIND_CLIENT, "/users/1"));
 	assert_int_equal(stats(f).joined_held, 1);
-	correlator__expire(f->t->corr, true);
+	correlator__expire(f->t->build.corr, true);
 	assert_int_equal(stats(f).client_unjoined, 0);
 }
 

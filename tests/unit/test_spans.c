@@ -235,7 +235,7 @@ static void test_seq_gap_marks_incomplete(void **state)
 	assert_false(f->out.spans[0]->incomplete);
 	assert_true(f->out.spans[1]->incomplete);
 	assert_true(f->out.spans[2]->incomplete);
-	assert_int_equal(f->t->stats.unmatched_responses, 1);
+	assert_int_equal(f->t->build.stats.unmatched_responses, 1);
 }
 
 static void test_close_ends_until_close_response(void **state)
@@ -294,7 +294,7 @@ static void test_cut_heads_still_make_spans(void **state)
 		assert_int_equal(f->out.spans[i]->end_ns, 100 * i + 20);
 		assert_int_equal(attr_int(f->out.spans[i], "http.response.status_code"), 404);
 	}
-	assert_int_equal(f->t->stats.http1_requests_evicted, 0);
+	assert_int_equal(f->t->build.stats.http1_requests_evicted, 0);
 }
 
 /* A connection's waiting requests are bounded: responses that went by unseen cannot keep
@@ -305,7 +305,7 @@ static void test_waiting_requests_bounded(void **state)
 
 	for (int i = 0; i < 300; i++)
 		send_data(f, 3, 1, ZT_DIR_READ, 10 + i, "GET /x HTTP/1.1\r\n\r\n");
-	assert_int_equal(f->t->stats.http1_requests_evicted, 300 - 256);
+	assert_int_equal(f->t->build.stats.http1_requests_evicted, 300 - 256);
 	assert_int_equal(f->out.n, 300 - 256);
 	for (int i = 0; i < f->out.n; i++) {
 		assert_true(f->out.spans[i]->incomplete);

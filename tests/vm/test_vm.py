@@ -49,8 +49,8 @@ def test_verifier_accepts_every_program_on_6_1(vm):
     progs = set(read("verify.programs").split())
     assert {"kp_write", "kp_ret_read", "tp_enter_write", "tp_exit_read", "tp_sched_exec",
             "go_newproc1", "go_newproc1_ret", "go_http_roundtrip", "go_http_request_write",
-            "go_grpc_handle_stream"} <= progs
-    assert len(progs) == 33
+            "go_grpc_handle_stream", "go_grpc_client_headers_ret", "go_grpc_client_stream"} <= progs
+    assert len(progs) == 35
 
 
 def test_socket_path_refused_clearly_on_6_1(vm):
@@ -73,8 +73,9 @@ def test_verifier_accepts_every_program_on_this_kernel(tmp_path):
                             "zerotrace.bpf.o"), str(pin)], capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
         progs = set(os.listdir(pin))
-        assert {"sk_recv", "sk_send", "sk_state", "sk_destroy", "tp_exit_read"} <= progs
-        assert len(progs) == 37
+        assert {"sk_recv", "sk_send", "sk_state", "sk_destroy", "tp_exit_read",
+                "go_grpc_client_headers_ret", "go_grpc_client_stream"} <= progs
+        assert len(progs) == 39
     finally:
         subprocess.run(["umount", str(bpffs)], check=True)
 

@@ -1,19 +1,16 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * HTTP/2 streams of one connection → SERVER and CLIENT spans, one per stream, from the first
- * HEADERS to the END_STREAM (or RST_STREAM) of the response. gRPC calls are named after their
- * method and take their status from the trailers; a streaming call is one span.
+ * The HTTP/2 session: a connection's streams → SERVER and CLIENT spans, one per stream, from the
+ * first HEADERS to the END_STREAM (or RST_STREAM) of the response. gRPC calls are named after
+ * their method and take their status from the trailers; a streaming call is one span.
  */
 #include <stdlib.h>
 #include <string.h>
-#include "conn.h"
 #include "correlate.h"
-#include "filter.h"
 #include "gohttp.h"
-#include "proc.h"
+#include "httpattrs.h"
 #include "proto/http2.h"
-#include "span.h"
-#include "tracer.h"
+#include "session.h"
 
 #define H2_MAX_STREAMS 1024 /* open streams kept per connection; the oldest goes first */
 
@@ -32,12 +29,13 @@ struct h2_stream {
 };
 
 struct h2_side {
-	struct h2_conn *h;
+	struct http2_session *h;
 	uint8_t dir;
 };
 
-struct h2_conn {
-	struct conn *conn;
+struct http2_session {
+	struct flow *flow;
+	struct span_builder *b;
 	struct h2_parser parser[2];
 	struct h2_side side[2];
 	uint32_t seq_base[2];	   /* TCP sequence number of stream offset 0, per direction */
@@ -47,18 +45,19 @@ struct h2_conn {
 
 static const struct h2_callbacks h2_span_callbacks;
 
-struct h2_conn *h2_conn__new(struct conn *c)
+static void *http2_open(struct flow *f, struct span_builder *b)
 {
-	struct h2_conn *h = calloc(1, sizeof(*h));
+	struct http2_session *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return NULL;
-	h->conn = c;
+	h->flow = f;
+	h->b = b;
 	for (int d = 0; d < 2; d++) {
 		h->side[d] = (struct h2_side){h, d};
 		/* a connection the kernel saw accepted or connected is seen from its first byte */
 		h2_parser__init(&h->parser[d], &h2_span_callbacks, &h->side[d],
-				c->role != ZT_ROLE_UNKNOWN);
+				f->role != ZT_ROLE_UNKNOWN);
 	}
 	return h;
 }
@@ -69,12 +68,11 @@ static void stream_free(struct h2_stream *st)
 	free(st);
 }
 
-void h2_conn__free(struct h2_conn *h)
+static void http2_free(void *session)
 {
+	struct http2_session *h = session;
 	struct h2_stream *st, *next;
 
-	if (!h)
-		return;
 	for (st = h->streams; st; st = next) {
 		next = st->next;
 		stream_free(st);
@@ -84,7 +82,7 @@ void h2_conn__free(struct h2_conn *h)
 	free(h);
 }
 
-static struct h2_stream *find(struct h2_conn *h, uint32_t id)
+static struct h2_stream *find(struct http2_session *h, uint32_t id)
 {
 	for (struct h2_stream *st = h->streams; st; st = st->next)
 		if (st->id == id)
@@ -92,7 +90,7 @@ static struct h2_stream *find(struct h2_conn *h, uint32_t id)
 	return NULL;
 }
 
-static void unlink_stream(struct h2_conn *h, struct h2_stream *st)
+static void unlink_stream(struct http2_session *h, struct h2_stream *st)
 {
 	struct h2_stream **pp = &h->streams;
 
@@ -111,7 +109,7 @@ static bool grpc_server_error(int code)
 }
 
 /* The stream is over: its span ends at ts. */
-static void finish(struct h2_conn *h, struct h2_stream *st, uint64_t ts, bool incomplete)
+static void finish(struct http2_session *h, struct h2_stream *st, uint64_t ts, bool incomplete)
 {
 	struct span *s = st->span;
 	uint8_t req = st->req_dir;
@@ -133,8 +131,15 @@ static void finish(struct h2_conn *h, struct h2_stream *st, uint64_t ts, bool in
 		}
 	}
 	if (s)
-		httpspan__end(h->conn->tracer, s, ts, incomplete || st->incomplete);
+		spanbuild__end(h->b, s, ts, incomplete || st->incomplete);
 	free(st);
+}
+
+/* Every open stream ends now, incomplete. */
+static void close_streams(struct http2_session *h, uint64_t ts)
+{
+	while (h->streams)
+		finish(h, h->streams, ts, true);
 }
 
 static void set_grpc_attrs(struct span *s, struct h2_str path)
@@ -158,28 +163,48 @@ static bool is_grpc(struct h2_str ct)
 	return ct.len >= 16 && !memcmp(ct.p, "application/grpc", 16);
 }
 
-/* A request's HEADERS: a new stream, and its span. */
-static void start_stream(struct h2_conn *h, uint8_t dir, const struct h2_headers *hd)
+/* The task a stream's span is in. Go's HTTP/2 stacks read and write every stream from
+ * goroutines of the connection, not of the request. A server stream's handler goroutine, created
+ * by the reader, is put in the stream's context when it starts (correlator__h2_stream_handler);
+ * a grpc-go client stream's writer was handed it by its caller (gohttp.h). Any other: no
+ * in-process link rather than a wrong one. */
+static uint64_t stream_task(struct http2_session *h, const struct span *s, uint32_t stream)
 {
-	struct conn *c = h->conn;
-	struct tracer *t = c->tracer;
+	struct flow *f = h->flow;
+	uint64_t caller;
+
+	if (!(f->task & TASK_GOROUTINE))
+		return f->task;
+	if (s->kind == SPAN_KIND_SERVER)
+		return 0;
+	caller = gohttp__h2_caller(h->b->gohttp, f->id.pid, f->g, stream);
+	if (!caller) {
+		h->b->stats.go_h2_unlinked++;
+		return 0;
+	}
+	h->b->stats.go_h2_linked++;
+	return task_of_goroutine(f->id.pid, caller);
+}
+
+/* A request's HEADERS: a new stream, and its span. */
+static void start_stream(struct http2_session *h, uint8_t dir, const struct h2_headers *hd)
+{
+	struct flow *f = h->flow;
 	struct join_key key = {
 	    .seq = h->seq_base[dir] + (uint32_t)hd->pos,
 	    .head_hash = hd->hash,
-	    .tuple = &c->tuple,
+	    .tuple = &f->tuple,
 	};
 	struct h2_stream *st;
-	struct process *proc;
 	struct span *s;
-	uint64_t task = h->conn->cur_task, reader = 0, caller;
 
 	if (h->nstreams >= H2_MAX_STREAMS) {
 		struct h2_stream *old = h->streams;
 
 		while (old->next)
 			old = old->next;
-		t->stats.h2_streams_evicted++;
-		finish(h, old, c->last_ts, true);
+		h->b->stats.h2_streams_evicted++;
+		finish(h, old, f->last_ts, true);
 	}
 	st = calloc(1, sizeof(*st));
 	if (!st)
@@ -193,81 +218,55 @@ static void start_stream(struct h2_conn *h, uint8_t dir, const struct h2_headers
 	h->streams = st;
 	h->nstreams++;
 
-	proc = proc_table__lookup(t->procs, c->id.pid);
-	if (!proc)
-		t->stats.no_process++;
-	if (!filter__accepts(t->filter, proc, c->tuple.sport, c->tuple.dport)) {
-		t->stats.filtered_events++;
-		return;
-	}
-	s = span__new();
+	s = spanbuild__start(h->b, f, dir == ZT_DIR_READ ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT,
+			     hd->ts);
 	if (!s)
 		return;
-	s->kind = dir == ZT_DIR_READ ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT;
-	s->start_ns = tracer__unix_ns(t, hd->ts);
-	span__set_process(s, proc);
 	if (hd->method.len && hd->path.len) {
-		struct http1_head req = {
-		    .request = true,
-		    .method = {hd->method.p, hd->method.len},
-		    .target = {hd->path.p, hd->path.len},
-		    .host = {hd->authority.p, hd->authority.len},
-		    .user_agent = {hd->user_agent.p, hd->user_agent.len},
+		struct http_request_fields req = {
+		    .method = hd->method.p,
+		    .method_len = hd->method.len,
+		    .target = hd->path.p,
+		    .target_len = hd->path.len,
+		    .host = hd->authority.p,
+		    .host_len = hd->authority.len,
+		    .user_agent = hd->user_agent.p,
+		    .user_agent_len = hd->user_agent.len,
+		    .version = "2",
 		};
 
-		httpspan__request_attrs(c, s, &req, "2");
+		http_request_attrs(f, s, &req);
 		if (st->grpc)
 			set_grpc_attrs(s, hd->path);
 	} else {
 		/* joined mid-stream: the request's fields are not knowable, and are not guessed */
-		conn__format_addrs(c);
 		span__set_name(s, "HTTP/2", 6);
 		span__set_str(s, "network.protocol.version", "2", 1);
-		if (conn__has_addrs(c)) {
-			span__set_str(s, "network.peer.address", c->peer_str, c->peer_len);
-			span__set_int(s, "network.peer.port", c->tuple.dport);
+		if (flow__has_addrs(f)) {
+			flow__format_addrs(f);
+			span__set_str(s, "network.peer.address", f->peer_str, f->peer_len);
+			span__set_int(s, "network.peer.port", f->tuple.dport);
 		}
 	}
 	span__set_int(s, "zerotrace.http2.stream_id", hd->stream);
-	/* Go's HTTP/2 stacks read and write every stream from goroutines of the connection, not of
-	 * the request. A server stream's handler goroutine, created by the reader, is put in the
-	 * stream's context when it starts (correlator__h2_stream_handler); a grpc-go client
-	 * stream's writer was handed it by its caller (gohttp.h). Any other: no in-process link
-	 * rather than a wrong one. */
-	if (task & TASK_GOROUTINE) {
-		reader = task;
-		task = 0;
-		if (s->kind == SPAN_KIND_CLIENT && (caller = gohttp__h2_caller(t->gohttp, c->id.pid,
-									 c->cur_g, hd->stream))) {
-			task = task_of_goroutine(c->id.pid, caller);
-			t->stats.go_h2_linked++;
-		} else if (s->kind == SPAN_KIND_CLIENT) {
-			t->stats.go_h2_unlinked++;
-		}
-	}
-	if (s->kind == SPAN_KIND_SERVER) {
-		correlator__server_start(t->corr, s, task, &key, hd->traceparent.p,
-					 hd->traceparent.len, hd->tracestate.p, hd->tracestate.len);
-		correlator__h2_stream_read(t->corr, reader, hd->stream, s);
-	} else if (!correlator__client_start(t->corr, s, c->id.pid, task,
-					     c->requests_sent++ ? 0 : conn_key_of(&c->id), &key,
-					     hd->traceparent.p, hd->traceparent.len)) {
-		span__free(s); /* the application traces this call itself */
+	if (!spanbuild__identify(h->b, f, s, stream_task(h, s, hd->stream), &key, hd->traceparent.p,
+				 hd->traceparent.len, hd->tracestate.p, hd->tracestate.len))
 		return;
-	}
+	/* Go's HTTP/2 servers: the reader goroutine read this stream's request */
+	if (s->kind == SPAN_KIND_SERVER && (f->task & TASK_GOROUTINE))
+		correlator__h2_stream_read(h->b->corr, f->task, hd->stream, s);
 	st->span = s;
-	t->stats.spans_started++;
 }
 
 static void on_headers(void *ctx, const struct h2_headers *hd)
 {
 	struct h2_side *side = ctx;
-	struct h2_conn *h = side->h;
+	struct http2_session *h = side->h;
 	struct h2_stream *st = find(h, hd->stream);
 	struct span *s;
 
 	if (!st) {
-		uint8_t role = h->conn->role;
+		uint8_t role = h->flow->role;
 		/* requests go client → server: a known role says which way they can go */
 		bool request_dir = role == ZT_ROLE_UNKNOWN ||
 				   (role == ZT_ROLE_CLIENT) == (side->dir == ZT_DIR_WRITE);
@@ -277,7 +276,7 @@ static void on_headers(void *ctx, const struct h2_headers *hd)
 		if (!(hd->stream & 1) || !request_dir || hd->status ||
 		    (hd->fields_complete && !hd->method.len)) {
 			if (hd->status)
-				h->conn->tracer->stats.unmatched_responses++;
+				h->b->stats.unmatched_responses++;
 			return;
 		}
 		start_stream(h, side->dir, hd);
@@ -294,12 +293,9 @@ static void on_headers(void *ctx, const struct h2_headers *hd)
 			st->grpc = true; /* the request's content-type was not decodable */
 		}
 		if (s && s->kind == SPAN_KIND_CLIENT)
-			correlator__client_response(h->conn->tracer->corr, s, h->conn->cur_task);
-		if (s && hd->status) {
-			span__set_int(s, "http.response.status_code", hd->status);
-			if (hd->status >= 500 || (hd->status >= 400 && s->kind == SPAN_KIND_CLIENT))
-				s->status = SPAN_STATUS_ERROR;
-		}
+			correlator__client_response(h->b->corr, s, h->flow->task);
+		if (s && hd->status)
+			http_response_status(s, hd->status);
 	}
 	if (s && hd->grpc_message.len)
 		span__set_str(s, "zerotrace.rpc.grpc_message", hd->grpc_message.p,
@@ -412,7 +408,7 @@ static void on_lost(void *ctx)
 	struct h2_side *side = ctx;
 
 	/* frames of open streams may be among the lost bytes: their ends would never come */
-	h2_conn__close(side->h, side->h->conn->last_ts);
+	close_streams(side->h, side->h->flow->last_ts);
 }
 
 static const struct h2_callbacks h2_span_callbacks = {
@@ -424,22 +420,33 @@ static const struct h2_callbacks h2_span_callbacks = {
     .on_lost = on_lost,
 };
 
-void h2_conn__feed(struct h2_conn *h, uint8_t dir, const uint8_t *segments, size_t captured,
-		   size_t total, size_t skip, uint32_t seq, uint64_t ts)
+static void http2_feed(void *session, uint8_t dir, const uint8_t *segments, size_t captured,
+		       size_t total, size_t skip, uint32_t seq, uint64_t ts)
 {
+	struct http2_session *h = session;
 	struct h2_parser *p = &h->parser[dir & 1];
 
 	h->seq_base[dir & 1] = seq - (uint32_t)(p->pos - skip);
 	h2_parser__feed(p, segments, captured, total, skip, ts);
 }
 
-void h2_conn__gap(struct h2_conn *h, uint8_t dir)
+static void http2_gap(void *session, uint8_t dir)
 {
+	struct http2_session *h = session;
+
 	h2_parser__gap(&h->parser[dir & 1]);
 }
 
-void h2_conn__close(struct h2_conn *h, uint64_t ts)
+static void http2_close(void *session, uint64_t ts)
 {
-	while (h->streams)
-		finish(h, h->streams, ts, true);
+	close_streams(session, ts);
 }
+
+const struct session_ops http2_session_ops = {
+    .name = "http2",
+    .open = http2_open,
+    .feed = http2_feed,
+    .gap = http2_gap,
+    .close = http2_close,
+    .free = http2_free,
+};
