@@ -32,9 +32,9 @@ BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_HDRS   := $(wildcard bpf/*.h)
 PROTO      := user/export/otlp_trace.proto
 PROTO_GEN  := $(BUILD)/otlp_trace.pb-c.c
-CORE_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c user/proto/*.c user/export/*.c))
+CORE_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c user/*/*.c))
 CORE_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
-HDRS       := $(wildcard user/*.h user/proto/*.h user/export/*.h) bpf/events.h
+HDRS       := $(wildcard user/*.h user/*/*.h) bpf/events.h
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -72,7 +72,7 @@ $(BUILD)/user/%.o: user/%.c $(HDRS) $(BUILD)/zerotrace.skel.h
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # only version.o sees the version, so a new commit does not rebuild everything
-$(BUILD)/user/version.o: user/version.c $(HDRS) FORCE
+$(BUILD)/user/base/version.o: user/base/version.c $(HDRS) FORCE
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DZT_VERSION='"$(VERSION)"' -c $< -o $@
 
@@ -106,6 +106,7 @@ test-unit: $(UNIT_BINS) $(BUILD)/tests/go_fanout $(BUILD)/tests/go_fanout-stripp
 		ZT_TEST_GO_STRIPPED=$(CURDIR)/$(BUILD)/tests/go_fanout-stripped \
 		ZT_TEST_GO_VERSION=$$(cd $(GO_UNIT_APP) && go env GOVERSION); \
 	for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	python3 tests/layout/check_layout.py
 
 test-integration: $(BUILD)/zerotrace
 	python3 -m pytest -v -p no:cacheprovider tests/integration
@@ -195,7 +196,7 @@ accuracy:
 	cd tests/integration && python3 accuracy.py
 
 format:
-	clang-format --dry-run -Werror $(wildcard user/*.[ch] user/proto/*.[ch] user/export/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/bench/*.[ch] tests/fuzz/*.[ch])
+	clang-format --dry-run -Werror $(wildcard user/*.[ch] user/*/*.[ch] bpf/*.[ch] tests/unit/*.[ch] tests/bench/*.[ch] tests/fuzz/*.[ch])
 
 clean:
 	rm -rf $(BUILD)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Which goroutine is running, for processes the agent follows as Go (user/gofollow.c): the Go
- * runtime keeps the running g in thread-local storage, 8 bytes below the thread pointer on
+ * Which goroutine is running, for processes the agent follows as Go (user/capture/gofollow.c): the
+ * Go runtime keeps the running g in thread-local storage, 8 bytes below the thread pointer on
  * linux/amd64 (runtime.tlsg in the executable's TLS block, which the agent checked holds
  * nothing else). The thread pointer is the task's fsbase: Go and libc both set it through the
  * kernel (arch_prctl, clone's CLONE_SETTLS), so the kernel's copy is current.

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Go runtime uprobes, attached by the agent per Go executable (user/gofollow.c) at offsets it
- * read from the binary's pclntab: who created each goroutine, and which goroutine a request
- * that net/http's writer goroutine writes was made by. The agent keys its context by goroutine from
+ * Go runtime uprobes, attached by the agent per Go executable (user/capture/gofollow.c) at offsets
+ * it read from the binary's pclntab: who created each goroutine, and which goroutine a request that
+ * net/http's writer goroutine writes was made by. The agent keys its context by goroutine from
  * these and from each event's g (goroutine.bpf.h).
  *
  * Never a uretprobe on Go code: the runtime moves goroutine stacks, and a return address the
@@ -101,8 +101,8 @@ int go_http_request_write(struct pt_regs *ctx)
 
 /* Where grpc-go's server stream keeps its HTTP/2 stream id, set per executable from its grpc-go
  * version as the attach cookie: the id's offset in the low 32 bits, and bit 32 when the argument
- * points to a struct whose first field points to the one holding it (user/probe.c; bit 33 only
- * marks a known layout there). */
+ * points to a struct whose first field points to the one holding it (user/capture/probe.c; bit 33
+ * only marks a known layout there). */
 #define ZT_GRPC_ID_BEHIND_POINTER (1ull << 32)
 
 /* google.golang.org/grpc.(*Server).handleStream(s, t ServerTransport, stream): on the goroutine

@@ -7,11 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "filter.h"
-#include "log.h"
-#include "proc.h"
-
-enum hooks_mode { HOOKS_AUTO, HOOKS_SOCKET, HOOKS_TRACEPOINT, HOOKS_KPROBE };
+#include "base/log.h"
+#include "capture/probe.h"
+#include "trace/filter.h"
+#include "trace/proc.h"
 
 struct config {
 	char *config_file;

@@ -9,18 +9,18 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include "agent.h"
-#include "clock.h"
+#include "base/clock.h"
 #include "config.h"
 #include "export/exporter.h"
-#include "gofollow.h"
-#include "log.h"
-#include "metrics.h"
-#include "notify.h"
-#include "probe.h"
-#include "proc.h"
-#include "span.h"
-#include "tracer.h"
-#include "version.h"
+#include "capture/gofollow.h"
+#include "base/log.h"
+#include "metrics/metrics.h"
+#include "base/notify.h"
+#include "capture/probe.h"
+#include "trace/proc.h"
+#include "trace/span.h"
+#include "ingest/tracer.h"
+#include "base/version.h"
 
 /* How often the ring is read when fewer than wakeup_bytes arrived. Events carry their own
  * times and a span waits up to batch_delay_ms (1 s) to be exported anyway; at 2,000 requests/s

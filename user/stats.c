@@ -7,16 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "agent.h"
-#include "conn.h"
-#include "correlate.h"
+#include "ingest/conn.h"
+#include "trace/correlate.h"
 #include "export/exporter.h"
-#include "gofollow.h"
-#include "gohttp.h"
-#include "log.h"
-#include "metrics.h"
-#include "probe.h"
-#include "proc.h"
-#include "tracer.h"
+#include "capture/gofollow.h"
+#include "trace/gohttp.h"
+#include "base/log.h"
+#include "metrics/metrics.h"
+#include "capture/probe.h"
+#include "trace/proc.h"
+#include "ingest/tracer.h"
 
 /* Everything counted, read at one moment. */
 struct snapshot {

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "span.h"
-#include "tracer.h"
+#include "trace/span.h"
+#include "ingest/tracer.h"
 
 static char root[] = "/tmp/zt-fuzz-proc-XXXXXX";
 static uint8_t rec[65536] __attribute__((aligned(8)));

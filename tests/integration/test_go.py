@@ -87,7 +87,7 @@ def test_goroutines_off_gives_no_links(agent_factory, jaeger, procs, nonce):
     assert "binaries_followed=0 " in log and "joined_thread=0 " in log
 
 
-# grpc-go's three layouts of the handler's stream (user/probe.c): *Stream (v1.65.1, the newest
+# grpc-go's three layouts of the handler's stream (user/capture/probe.c): *Stream (v1.65.1, the newest
 # Go 1.19 builds), *ServerStream holding a *Stream (v1.76.0, apps/grpc_go/go.mod), ServerStream
 # holding a Stream (v1.85.0, the newest)
 GRPC_MATRIX = [("go1.19", "go119.mod"), ("local", None), ("go1.27.3", None),

@@ -7,8 +7,8 @@
 #include <arpa/inet.h>
 #include <string.h>
 #include "events.h"
-#include "span.h"
-#include "tracer.h"
+#include "trace/span.h"
+#include "ingest/tracer.h"
 
 #define MAX_SPANS 64
 

@@ -17,8 +17,8 @@
 #include <cmocka.h>
 #include "export/exporter.h"
 #include "otlp_trace.pb-c.h"
-#include "proc.h"
-#include "span.h"
+#include "trace/proc.h"
+#include "trace/span.h"
 
 #define MAX_SPANS 256
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "goelf.h"
+#include "capture/goelf.h"
 
 static const char *env(const char *name)
 {

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 #include <nghttp2/nghttp2.h>
-#include "correlate.h"
+#include "trace/correlate.h"
 #include "event_builder.h"
-#include "gofollow.h"
+#include "capture/gofollow.h"
 #include "h2_segments.h"
 
 static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";

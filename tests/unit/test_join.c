@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "correlate.h"
+#include "trace/correlate.h"
 #include "event_builder.h"
 
 static const char req1[] = "GET /users/1 HTTP/1.1\r\nHost: users\r\n\r\n";

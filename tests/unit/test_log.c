@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
-#include "log.h"
+#include "base/log.h"
 
 /* Logs one info line with stderr on a fresh temporary file and returns what was written. */
 static void log_line_to_file(const char *journal_stream, char *out, size_t size)

@@ -12,10 +12,11 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <cmocka.h>
+#include "export/encode.h"
 #include "export/exporter.h"
 #include "otlp_trace.pb-c.h"
-#include "proc.h"
-#include "span.h"
+#include "trace/proc.h"
+#include "trace/span.h"
 
 static struct process *fake_process(uint32_t pid, const char *name)
 {

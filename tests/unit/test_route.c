@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "route.h"
+#include "proto/route.h"
 
 static void expect_route(const char *target, const char *want)
 {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "event_builder.h"
-#include "proc.h"
+#include "trace/proc.h"
 
 struct fixture {
 	struct tracer *t;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "traceparent.h"
+#include "trace/traceparent.h"
 
 static int parse(const char *s, struct traceparent *tp)
 {

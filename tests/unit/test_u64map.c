@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
-#include "u64map.h"
+#include "base/u64map.h"
 
 #define KEYS 3000
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <stdlib.h>
 #include <string.h>
-#include "console.h"
-#include "proc.h"
-#include "span.h"
+#include "export/console.h"
+#include "trace/proc.h"
+#include "trace/span.h"
 
 #define TRACE_MAX_SPANS 256
 #define TREE_MAX_DEPTH	32

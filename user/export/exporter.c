@@ -5,13 +5,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "clock.h"
-#include "console.h"
-#include "exporter.h"
-#include "otlp_http.h"
-#include "version.h"
-#include "log.h"
-#include "span.h"
+#include "base/clock.h"
+#include "export/console.h"
+#include "export/encode.h"
+#include "export/exporter.h"
+#include "export/otlp_http.h"
+#include "base/version.h"
+#include "base/log.h"
+#include "trace/span.h"
 
 /* An encoded batch waiting for the exporter thread. */
 struct ready_batch {

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <zlib.h>
-#include "exporter.h"
+#include "export/encode.h"
 
 int gzip_compress(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
 {

@@ -5,11 +5,12 @@
 #include <string.h>
 #include <strings.h>
 #include <curl/curl.h>
-#include "clock.h"
-#include "exporter.h"
-#include "log.h"
-#include "otlp_http.h"
-#include "version.h"
+#include "base/clock.h"
+#include "export/encode.h"
+#include "export/options.h"
+#include "base/log.h"
+#include "export/otlp_http.h"
+#include "base/version.h"
 
 struct otlp_http {
 	CURL *curl;

@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct exporter_opts;
+#include "export/options.h"
+
 struct otlp_http;
 
 /* How the caller waits between attempts, and where it counts them. wait sleeps ms and

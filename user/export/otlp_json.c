@@ -6,9 +6,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include "exporter.h"
-#include "version.h"
-#include "span.h"
+#include "export/encode.h"
+#include "base/version.h"
+#include "trace/span.h"
 
 /* The caller holds f's lock (otlp_json_write), and runs that need no escaping go out whole: a
  * locked stdio call per character was half the agent's CPU with this exporter (14 µs per

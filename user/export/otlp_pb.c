@@ -14,11 +14,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "exporter.h"
-#include "pbwire.h"
-#include "proc.h"
-#include "span.h"
-#include "version.h"
+#include "export/encode.h"
+#include "export/pbwire.h"
+#include "trace/proc.h"
+#include "trace/span.h"
+#include "base/version.h"
 
 enum {
 	REQUEST_RESOURCE_SPANS = 1,

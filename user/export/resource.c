@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "exporter.h"
-#include "proc.h"
+#include "export/encode.h"
+#include "trace/proc.h"
 
 static int hexval(int c)
 {

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "http1.h"
+#include "proto/http1.h"
 
 enum chunk_state {
 	CH_SIZE, /* hex digits of a chunk size */

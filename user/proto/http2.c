@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "events.h"
-#include "log.h"
+#include "base/log.h"
 #include "proto/http1.h"
 #include "proto/http2.h"
 
