@@ -35,6 +35,10 @@ PROTO_GEN  := $(BUILD)/otlp_trace.pb-c.c
 CORE_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c user/*/*.c))
 CORE_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRCS))
 HDRS       := $(wildcard user/*.h user/*/*.h) bpf/events.h
+# the one object that needs the BPF skeleton (and so clang and bpftool); every other one, and
+# the tests that do not run the tracer, build without it
+SKEL_OBJ   := $(BUILD)/user/capture/probe.o
+LIB_OBJS   := $(filter-out $(SKEL_OBJ),$(CORE_OBJS))
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -67,9 +71,15 @@ $(PROTO_GEN): $(PROTO) | $(BUILD)
 $(BUILD)/otlp_trace.pb-c.o: $(PROTO_GEN)
 	$(CC) $(CFLAGS) -Wno-unused-parameter -c $< -o $@
 
-$(BUILD)/user/%.o: user/%.c $(HDRS) $(BUILD)/zerotrace.skel.h
+$(BUILD)/user/%.o: user/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(SKEL_OBJ): $(BUILD)/zerotrace.skel.h
+
+# the agent but its skeleton, as an archive: a test links only the objects it uses
+$(BUILD)/libzt.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
 
 # only version.o sees the version, so a new commit does not rebuild everything
 $(BUILD)/user/base/version.o: user/base/version.c $(HDRS) FORCE
@@ -81,11 +91,15 @@ FORCE:
 $(BUILD)/zerotrace: $(BUILD)/user/main.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-# protobuf-c decodes what the agent's own encoder wrote (tests/unit/test_otlp.c)
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(HDRS) $(BUILD)/otlp_trace.pb-c.o
+# protobuf-c decodes what the agent's own encoder wrote (tests/unit/test_otlp.c). The tests
+# that run the tracer reach the probe (its Go uprobes): they link the skeleton's object too.
+TRACER_TESTS := $(patsubst %,$(BUILD)/tests/test_%,goroutines http2 join spans)
+$(TRACER_TESTS): $(SKEL_OBJ)
+$(TRACER_TESTS): TEST_OBJS := $(SKEL_OBJ)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libzt.a $(HDRS) $(BUILD)/otlp_trace.pb-c.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-unused-parameter $< $(CORE_OBJS) $(BUILD)/otlp_trace.pb-c.o $(LDLIBS) \
-		-lprotobuf-c -lcmocka -o $@
+	$(CC) $(CFLAGS) -Wno-unused-parameter $< $(TEST_OBJS) $(BUILD)/libzt.a \
+		$(BUILD)/otlp_trace.pb-c.o $(LDLIBS) -lprotobuf-c -lcmocka -o $@
 
 deps:
 	tests/install-deps.sh
@@ -127,14 +141,25 @@ FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf -fno-omit-frame-pointer \
 		-fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRCS))
+FUZZ_SKEL    := $(BUILD)/fuzz/obj/user/capture/probe.o
 FUZZ_SECONDS ?= 60
 
-$(BUILD)/fuzz/obj/%.o: %.c $(HDRS) $(BUILD)/zerotrace.skel.h
+$(BUILD)/fuzz/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DZT_VERSION='"fuzz"' -c $< -o $@
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) tests/unit/h2_segments.h
-	$(CLANG) $(FUZZ_CFLAGS) -Itests/unit -fsanitize=fuzzer $< $(FUZZ_OBJS) $(LDLIBS) -o $@
+$(FUZZ_SKEL): $(BUILD)/zerotrace.skel.h
+
+$(BUILD)/fuzz/libzt.a: $(filter-out $(FUZZ_SKEL),$(FUZZ_OBJS))
+	$(AR) rcs $@ $^
+
+# the records target runs the tracer, which reaches the probe
+$(BUILD)/fuzz/fuzz_records: $(FUZZ_SKEL)
+$(BUILD)/fuzz/fuzz_records: FUZZ_EXTRA := $(FUZZ_SKEL)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libzt.a tests/unit/h2_segments.h
+	$(CLANG) $(FUZZ_CFLAGS) -Itests/unit -fsanitize=fuzzer $< $(FUZZ_EXTRA) \
+		$(BUILD)/fuzz/libzt.a $(LDLIBS) -o $@
 
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
