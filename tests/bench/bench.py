@@ -24,6 +24,9 @@ Cases:
   *-nogo         a Go case again with capture.go_goroutines=false: no Go uprobes, no goroutine
                  read per event (Go processes then get no in-process links): what following
                  goroutines costs, as the difference between the two rows.
+  *@base         with BENCH_BASELINE=PATH (another build of the agent, e.g. of the commit
+                 before a change): nginx-static, go-tiny and go-call again with that agent, in
+                 the same run, so a change's cost is read side by side, not across runs.
   conns-1000     1,000 open keep-alive connections: the agent's steady RSS.
   floor-PATH     nginx-static with empty BPF programs on a capture path's hooks instead of the
                  agent (build/bench/floor): what attaching to them costs by itself, the floor
@@ -210,12 +213,12 @@ def bpf_spent(before, a, b):
 
 
 class AgentRun:
-    def __init__(self, sink_port, hooks="auto", extra_env=None):
+    def __init__(self, sink_port, hooks="auto", extra_env=None, binary=None):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ZEROTRACE_"))}
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{sink_port}"
         env.update(extra_env or {})
         self.log = tempfile.NamedTemporaryFile("w+", prefix="zt-bench-", suffix=".log")
-        self.proc = subprocess.Popen([AGENT, "--hooks", hooks], stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen([binary or AGENT, "--hooks", hooks], stdout=subprocess.DEVNULL,
                                      stderr=self.log, env=env)
         deadline = time.time() + 60
         while "ready" not in self.text():
@@ -272,12 +275,13 @@ def alternate(pairs, run_off, run_on):
     return rows
 
 
-def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port, agent_env=None):
+def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port, agent_env=None,
+             binary=None):
     print(f"  {name} ...", flush=True)
 
     def run_on():
         before = server_spans(sink_stats(sink_port), service)
-        agent = AgentRun(sink_port, extra_env=agent_env)
+        agent = AgentRun(sink_port, extra_env=agent_env, binary=binary)
         cpu0 = cpu_seconds(agent.proc.pid)
         on = service_wrk(url, seconds, conns, service_pid)
         time.sleep(1.5)  # let the exporter drain; its CPU belongs to these requests
@@ -292,7 +296,7 @@ def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port, 
     # in-kernel time, in a run of its own: bpf_stats costs a little on every program run
     with bpf_stats():
         before = set(bpf_programs())
-        agent = AgentRun(sink_port, extra_env=agent_env)
+        agent = AgentRun(sink_port, extra_env=agent_env, binary=binary)
         a = bpf_programs()
         on = wrk(url, seconds, conns)
         spent = bpf_spent(before, a, bpf_programs())
@@ -543,6 +547,15 @@ def main():
                                     sink_port))
             results.append(run_case(f"{name}-nogo", url, "work_server", work_pid, 16, pairs,
                                     seconds, sink_port, agent_env=nogo))
+        base = os.environ.get("BENCH_BASELINE")
+        if base:
+            base_cases = [("nginx-static", f"http://127.0.0.1:{nginx_port}/tiny.txt", "nginx",
+                           nginx_worker, 32)] if not only_go else []
+            base_cases += [(n, f"http://127.0.0.1:{work_port}/{r}", "work_server", work_pid, 16)
+                           for r, n in (("tiny", "go-tiny"), ("call", "go-call"))]
+            for name, url, svc, pid, conns in base_cases:
+                results.append(run_case(f"{name}@base", url, svc, pid, conns, pairs, seconds,
+                                        sink_port, binary=os.path.abspath(base)))
         if only_go:
             print_table(results, None, [], {})
             return
