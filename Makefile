@@ -93,7 +93,7 @@ $(BUILD)/zerotrace: $(BUILD)/user/main.o $(CORE_OBJS)
 
 # protobuf-c decodes what the agent's own encoder wrote (tests/unit/test_otlp.c). The tests
 # that run the tracer reach the probe (its Go uprobes): they link the skeleton's object too.
-TRACER_TESTS := $(patsubst %,$(BUILD)/tests/test_%,goroutines http2 join spans)
+TRACER_TESTS := $(patsubst %,$(BUILD)/tests/test_%,goroutines http2 join redis spans)
 $(TRACER_TESTS): $(SKEL_OBJ)
 $(TRACER_TESTS): TEST_OBJS := $(SKEL_OBJ)
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libzt.a $(HDRS) $(BUILD)/otlp_trace.pb-c.o
@@ -136,7 +136,7 @@ test-vm: $(BUILD)/zerotrace $(BUILD)/zerotrace-syscalls.bpf.o $(BUILD)/tests/go_
 
 # libFuzzer targets (tests/fuzz): the agent's sources built again by clang with AddressSanitizer
 # and UndefinedBehaviorSanitizer, seeded from tests/fuzz/seeds and the captures in tests/unit/data
-FUZZ_TARGETS := http1 http2 records config
+FUZZ_TARGETS := http1 http2 resp records config
 FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf -fno-omit-frame-pointer \
 		-fsanitize=address,undefined -fno-sanitize-recover=all

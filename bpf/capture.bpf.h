@@ -121,7 +121,7 @@ static __always_inline void emit_data(struct scratch *s, struct conn_state *cs, 
 	ev->flags = with_payload ? 0 : ZT_DATA_F_NO_PAYLOAD;
 	if (cs->proto != ZT_PROTO_HTTP2) {
 		ev->captured = with_payload ? copy_payload(s, buf, iovcnt, bytes) : 0;
-		if (!classify(cs, s->payload, ev->captured))
+		if (!classify(cs, s->payload, ev->captured, dir))
 			return;
 	}
 	ev->proto = cs->proto;
@@ -369,7 +369,7 @@ static __always_inline void handle_close(int fd)
 
 	if (!cs)
 		return;
-	if (cs->proto == ZT_PROTO_HTTP1 || cs->proto == ZT_PROTO_HTTP2)
+	if (proto_traced(cs->proto))
 		emit_conn_event(ZT_EV_CONN_CLOSE, pid_tgid, fd, cs);
 	bpf_map_delete_elem(&conns, &key);
 }

@@ -89,13 +89,35 @@ static __always_inline bool peer_is_agent(const struct zt_tuple *t)
 	return bpf_map_lookup_elem(&self_endpoints, &ep) != NULL;
 }
 
+/* A RESP command array: "*<1-3 digits>\r\n$" */
+static __always_inline bool looks_like_resp(const __u8 *p, __u32 len)
+{
+	if (len < 6 || p[0] != '*' || p[1] < '0' || p[1] > '9')
+		return false;
+	if (p[2] == '\r')
+		return p[3] == '\n' && p[4] == '$';
+	if (p[2] < '0' || p[2] > '9')
+		return false;
+	if (p[3] == '\r')
+		return p[4] == '\n' && p[5] == '$';
+	return len >= 7 && p[3] >= '0' && p[3] <= '9' && p[4] == '\r' && p[5] == '\n' &&
+	       p[6] == '$';
+}
+
+static __always_inline bool proto_traced(__u8 proto)
+{
+	return proto == ZT_PROTO_HTTP1 || proto == ZT_PROTO_HTTP2 || proto == ZT_PROTO_REDIS;
+}
+
 /* Decide, once, whether a connection is worth shipping: its first bytes (or, joined
- * mid-stream, one of its first few events) start an HTTP/1 message or HTTP/2 framing. */
-static __always_inline bool classify(struct conn_state *cs, const __u8 *payload, __u32 captured)
+ * mid-stream, one of its first few events) start an HTTP/1 message or HTTP/2 framing, or are a
+ * Redis command this process writes (a Redis server's side is not traced: it reads them). */
+static __always_inline bool classify(struct conn_state *cs, const __u8 *payload, __u32 captured,
+				     __u8 dir)
 {
 	__u8 proto = ZT_PROTO_UNKNOWN;
 
-	if (cs->proto == ZT_PROTO_HTTP1 || cs->proto == ZT_PROTO_HTTP2)
+	if (proto_traced(cs->proto))
 		return true;
 	if (cs->proto == ZT_PROTO_OTHER)
 		return false;
@@ -103,6 +125,8 @@ static __always_inline bool classify(struct conn_state *cs, const __u8 *payload,
 		proto = ZT_PROTO_HTTP1;
 	else if (captured && looks_like_http2(payload, captured))
 		proto = ZT_PROTO_HTTP2;
+	else if (captured && looks_like_resp(payload, captured))
+		proto = dir == ZT_DIR_WRITE ? ZT_PROTO_REDIS : ZT_PROTO_OTHER;
 	if (proto != ZT_PROTO_UNKNOWN) {
 		cs->proto = peer_is_agent(&cs->tuple) ? ZT_PROTO_OTHER : proto;
 		return cs->proto != ZT_PROTO_OTHER;

@@ -53,6 +53,7 @@ enum zt_proto {
 	ZT_PROTO_HTTP1 = 1,
 	ZT_PROTO_OTHER = 2, /* classified and not of interest: nothing more is shipped */
 	ZT_PROTO_HTTP2 = 3, /* h2c or prior knowledge: payload shipped as frame segments */
+	ZT_PROTO_REDIS = 4, /* RESP, seen from the client: commands written, replies read */
 };
 
 /* Data event flags */

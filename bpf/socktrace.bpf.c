@@ -176,7 +176,7 @@ int BPF_PROG(sk_destroy, struct sock *sk)
 
 	if (!sc)
 		return 0;
-	if (sc->tgid && (sc->cs.proto == ZT_PROTO_HTTP1 || sc->cs.proto == ZT_PROTO_HTTP2))
+	if (sc->tgid && proto_traced(sc->cs.proto))
 		emit_conn_event(ZT_EV_CONN_CLOSE, (__u64)sc->tgid << 32, sc->fd, &sc->cs);
 	bpf_sk_storage_delete(&sk_conns, sk);
 	return 0;

@@ -8,7 +8,7 @@ PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c
 protobuf-c-compiler libcapstone-dev golang-1.19 libclang-rt-14-dev libcurl4-openssl-dev libnghttp2-dev libyaml-dev libcmocka-dev clang-format pkg-config
 nginx-light curl util-linux iproute2 golang-go python3 python3-pytest
 nodejs default-jdk-headless wrk libmicrohttpd-dev
-qemu-system-x86 busybox-static cpio linux-perf"
+qemu-system-x86 busybox-static cpio linux-perf redis-server"
 
 missing=""
 for p in $PKGS; do
@@ -22,8 +22,9 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-# nginx-light's package starts a server on :80; the tests run their own
+# nginx-light's and redis-server's packages start servers on their ports; the tests run their own
 systemctl disable --now nginx >/dev/null 2>&1 || true
+systemctl disable --now redis-server >/dev/null 2>&1 || true
 
 # Jaeger v2 (all-in-one: OTLP on 4317/4318, query API on 16686, in-memory storage), built from
 # the Go module proxy. Its go.mod carries a replace directive, so `go install pkg@version`
@@ -35,6 +36,9 @@ if [ ! -x build/tools/jaeger ]; then
 		github.com/jaegertracing/jaeger/cmd/jaeger)
 fi
 
+# Redis's Python client (tests/integration/apps/redis_service.py)
+python3 -c "import redis" 2>/dev/null ||
+	python3 -m pip install --quiet --root-user-action=ignore "redis==5.2.1"
 # gRPC test peers: Python grpcio, a Go grpc-go binary, Node @grpc/grpc-js (tests/integration/apps)
 python3 -c "import grpc, google.protobuf" 2>/dev/null ||
 	python3 -m pip install --quiet --root-user-action=ignore "grpcio==1.85.1" "protobuf==7.36.2"

@@ -65,6 +65,8 @@ static const struct counter stats_counters[] = {
       "HTTP/2 streams ended early: their connection had too many open."),
     C(s.http1_requests_evicted, "http1_requests_evicted", LOSS,
       "HTTP/1 requests ended early: their connection had too many waiting."),
+    C(s.db_calls_evicted, "db_calls_evicted", LOSS,
+      "Database commands ended early: their connection had too many waiting for a reply."),
     C(t.bad_events, "bad_events", LOSS, "Malformed ring-buffer records."),
     C(s.filtered_events, "not_selected", COUNTER,
       "Requests left out by --port/--exe/cgroup selection."),

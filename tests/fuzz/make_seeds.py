@@ -55,6 +55,12 @@ def main():
     write("config", "small", b"exporter:\n  endpoint: http://127.0.0.1:4318\nselect:\n  ports: [80, 443]\n"
           b"service_names:\n  - \"*/java=orders\"\ncapture:\n  go_goroutines: false\n")
     for name in sorted(os.listdir(DATA)):
+        if name.startswith("redis_") and name.endswith(".bin"):
+            # low bit of the plan byte: commands (what the client wrote) or replies
+            commands = name.endswith(".c2s.bin")
+            write("resp", name[:-4], bytes([0x10 | commands]) + open(
+                os.path.join(DATA, name), "rb").read()[:60000])
+            continue
         if not name.endswith(".bin"):
             continue
         stream = open(os.path.join(DATA, name), "rb").read()
@@ -67,6 +73,11 @@ def main():
         conn_info(7, 2, 8080, 51000), data(7, 0, 2, 1, 1000, REQ, ts=3),
         data(7, 1, 2, 1, 9000, RESP, ts=4), data(5, 0, 1, 1, 9000, RESP, ts=5),
         header(3, 96) + struct.pack("<IiQ", 100, 5, 7) + tuple_(51000, 8080) + bytes(8)))
+
+    # a Redis client's command and its reply
+    write("records", "redis_exchange", records(
+        conn_info(5, 1, 51000, 6379), data(5, 1, 1, 4, 1000, b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"),
+        data(5, 0, 1, 4, 9000, b"$1\r\nv\r\n", ts=3)))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 
 const struct session_ops *session__for(uint8_t proto, uint32_t flags)
 {
-	(void)proto; /* HTTP/1, or not yet known: the HTTP/1 parser waits for a message start */
 	if (flags & ZT_DATA_F_SEGMENTS)
 		return &http2_session_ops;
+	if (proto == ZT_PROTO_REDIS)
+		return &redis_session_ops;
+	/* HTTP/1, or not yet known: the HTTP/1 parser waits for a message start */
 	return &http1_session_ops;
 }

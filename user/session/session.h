@@ -33,6 +33,7 @@ struct session_ops {
 
 extern const struct session_ops http1_session_ops;
 extern const struct session_ops http2_session_ops;
+extern const struct session_ops redis_session_ops;
 
 /* The session for a data event's protocol and flags. */
 const struct session_ops *session__for(uint8_t proto, uint32_t flags);

@@ -53,6 +53,7 @@ struct span_stats {
 	uint64_t no_process;		 /* process vanished before it could be identified */
 	uint64_t h2_streams_evicted;	 /* HTTP/2 connection with too many open streams */
 	uint64_t http1_requests_evicted; /* HTTP/1 connection with too many waiting requests */
+	uint64_t db_calls_evicted;	 /* database connection with too many waiting commands */
 	uint64_t go_h2_linked;		 /* HTTP/2 calls of followed Go processes: caller found */
 	uint64_t go_h2_unlinked;	 /* ... not found (another stack, or before the agent) */
 };
