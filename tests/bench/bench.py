@@ -24,6 +24,9 @@ Cases:
   *-nogo         a Go case again with capture.go_goroutines=false: no Go uprobes, no goroutine
                  read per event (Go processes then get no in-process links): what following
                  goroutines costs, as the difference between the two rows.
+  redis-get-set  redis-benchmark's SET and GET loops against a local redis-server, 16
+                 connections with one command in flight each: the traced process is the client,
+                 every command a span; svc columns are the client's CPU.
   *@base         with BENCH_BASELINE=PATH (another build of the agent, e.g. of the commit
                  before a change): nginx-static, go-tiny and go-call again with that agent, in
                  the same run, so a change's cost is read side by side, not across runs.
@@ -277,32 +280,66 @@ def alternate(pairs, run_off, run_on):
 
 def run_case(name, url, service, service_pid, conns, pairs, seconds, sink_port, agent_env=None,
              binary=None):
+    return measure(name, lambda: service_wrk(url, seconds, conns, service_pid),
+                   lambda: wrk(url, seconds, conns), lambda st: server_spans(st, service), pairs,
+                   sink_port, agent_env, binary)
+
+
+def measure(name, load, bare_load, spans, pairs, sink_port, agent_env=None, binary=None):
+    """Pairs of load() without and with the agent; spans(sink stats): what it traced so far.
+    load() returns rps, requests, p50, p99 and the service's CPU (svc_us, svc_share)."""
     print(f"  {name} ...", flush=True)
 
     def run_on():
-        before = server_spans(sink_stats(sink_port), service)
+        before = spans(sink_stats(sink_port))
         agent = AgentRun(sink_port, extra_env=agent_env, binary=binary)
         cpu0 = cpu_seconds(agent.proc.pid)
-        on = service_wrk(url, seconds, conns, service_pid)
+        on = load()
         time.sleep(1.5)  # let the exporter drain; its CPU belongs to these requests
         cpu = cpu_seconds(agent.proc.pid) - cpu0
         rss = rss_mb(agent.proc.pid)
         lost = agent.stop()
-        traced = server_spans(sink_stats(sink_port), service) - before
+        traced = spans(sink_stats(sink_port)) - before
         return {"on": on, "cpu_us": cpu * 1e6 / max(on["requests"], 1), "rss": rss,
                 "lost": lost, "traced": traced / max(on["requests"], 1), "path": agent.path}
 
-    rows = alternate(pairs, lambda: service_wrk(url, seconds, conns, service_pid), run_on)
+    rows = alternate(pairs, load, run_on)
     # in-kernel time, in a run of its own: bpf_stats costs a little on every program run
     with bpf_stats():
         before = set(bpf_programs())
         agent = AgentRun(sink_port, extra_env=agent_env, binary=binary)
         a = bpf_programs()
-        on = wrk(url, seconds, conns)
+        on = bare_load()
         spent = bpf_spent(before, a, bpf_programs())
         agent.stop()
         bpf_ns = sum(t for t, _ in spent.values()) / max(on["requests"], 1)
     return {"name": name, "rows": rows, "bpf_ns": bpf_ns, "path": rows[0]["path"]}
+
+
+def redis_benchmark(port, n):
+    """redis-benchmark's SET then GET loops, n commands each from 16 connections (one command
+    in flight on each), and what the client spent: the traced process is the client."""
+    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set,get", "-n", str(n),
+                          "-c", "16", "--csv"], capture_output=True, text=True,
+                         check=True).stdout
+    r1, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic() - t0
+    rows = [line.replace('"', "").split(",") for line in out.splitlines()[1:] if line]
+    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    return {"rps": 2 * n / sum(n / float(r[1]) for r in rows), "requests": 2 * n,
+            "p50": statistics.mean(float(r[4]) for r in rows),
+            "p99": statistics.mean(float(r[6]) for r in rows),
+            "svc_us": cpu * 1e6 / (2 * n), "svc_share": cpu / wall}
+
+
+def run_redis_case(pairs, seconds, sink_port, redis_port):
+    """redis-get-set: a Redis client's tight loop, every command a span."""
+    rate = redis_benchmark(redis_port, 20000)["rps"]
+    n = max(int(rate * seconds / 2), 1000)
+    client_spans = lambda st: sum(c["count"] for c in st["spans"]  # noqa: E731
+                                  if "redis-benchmark" in c["service"] and c["kind"] == 3)
+    return measure("redis-get-set", lambda: redis_benchmark(redis_port, n),
+                   lambda: redis_benchmark(redis_port, n), client_spans, pairs, sink_port)
 
 
 def run_floor_case(mode, url, service_pid, conns, pairs, seconds):
@@ -518,6 +555,7 @@ def main():
     tmp = tempfile.TemporaryDirectory(prefix="zt-bench-")
     try:
         sink_port, nginx_port, work_port = free_port(), free_port(), free_port()
+        redis_port = free_port()
         procs.append(subprocess.Popen([SINK, str(sink_port)], stdout=subprocess.DEVNULL))
         os.makedirs(os.path.join(tmp.name, "www"))
         with open(os.path.join(tmp.name, "www", "tiny.txt"), "w") as f:
@@ -527,7 +565,10 @@ def main():
             f.write(NGINX_CONF.format(dir=tmp.name, port=nginx_port))
         procs.append(subprocess.Popen(["nginx", "-c", conf, "-e", os.path.join(tmp.name, "e.log")]))
         procs.append(subprocess.Popen([WORK, str(work_port)], stdout=subprocess.DEVNULL))
-        for p in (sink_port, nginx_port, work_port):
+        procs.append(subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind",
+                                       "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
+                                       tmp.name], stdout=subprocess.DEVNULL))
+        for p in (sink_port, nginx_port, work_port, redis_port):
             wait_for_port(p)
         nginx_worker = nginx_worker_pid(procs[1].pid)
         work_pid = procs[2].pid
@@ -535,6 +576,9 @@ def main():
               f"{os.cpu_count()} CPUs, wrk 1 thread", flush=True)
         only = os.environ.get("BENCH_ONLY", "")
         only_go = only == "go"
+        if only == "redis":
+            print_table([run_redis_case(pairs, seconds, sink_port, redis_port)], None, [], {})
+            return
         results = [] if only_go else [
             run_case("nginx-static", f"http://127.0.0.1:{nginx_port}/tiny.txt", "nginx",
                      nginx_worker, 32, pairs, seconds, sink_port),
@@ -556,6 +600,8 @@ def main():
             for name, url, svc, pid, conns in base_cases:
                 results.append(run_case(f"{name}@base", url, svc, pid, conns, pairs, seconds,
                                         sink_port, binary=os.path.abspath(base)))
+        if not only_go:
+            results.append(run_redis_case(pairs, seconds, sink_port, redis_port))
         if only_go:
             print_table(results, None, [], {})
             return
