@@ -1,15 +1,19 @@
 """Redis commands as database spans (session/redis.c), from a real redis-server (Debian's) on
-loopback and redis-py: every request's trace is exactly the web service's server span with its
-nine Redis client spans under it, through a pool of four connections shared by 16 concurrent
-clients."""
+loopback: a Python web service with redis-py (threads) and a Go one with go-redis (goroutines);
+every request's trace is exactly the web service's server span with its nine Redis client spans
+under it, through a pool of four connections shared by 16 concurrent clients."""
 import os
 import subprocess
 import tempfile
 
+import pytest
+
+import gobuild
 from harness import APPS, OTLP_HTTP, free_port
 from gotopology import parent
 
 THREADS, PER_THREAD = 16, 15
+SETUP = {"HELLO", "CLIENT"}  # what a client sends on each new connection
 
 
 def start_redis(procs):
@@ -20,13 +24,24 @@ def start_redis(procs):
     return port
 
 
-def test_redis_commands_in_their_requests(agent_factory, jaeger, procs, nonce):
+# the app, and the commands its handler sends (redis-py's incr is INCRBY, go-redis's INCR)
+CLIENTS = {
+    "redis-py": (lambda: ["python3", os.path.join(APPS, "redis_service.py")],
+                 ["SET", "GET", "INCRBY", "GET", "MULTI", "SET", "INCRBY", "EXEC", "INCRBY"]),
+    "go-redis": (lambda: [gobuild.build("redis_go", "local", "default")],
+                 ["SET", "GET", "INCR", "GET", "MULTI", "SET", "INCR", "EXEC", "INCR"]),
+}
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_redis_commands_in_their_requests(agent_factory, jaeger, procs, nonce, client):
+    app, commands = CLIENTS[client]
+    app = app()  # built before the agent starts
     svc = f"redissvc-{nonce.strip('/')[-6:]}"
     agent = agent_factory(env_extra={"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_HTTP})
     redis_port, web_port = start_redis(procs), free_port()
-    procs.start(["python3", os.path.join(APPS, "redis_service.py"), str(web_port),
-                 str(redis_port)], env_extra={"OTEL_SERVICE_NAME": svc}, wait_port=web_port,
-                stdout=subprocess.DEVNULL)
+    procs.start(app + [str(web_port), str(redis_port)], env_extra={"OTEL_SERVICE_NAME": svc},
+                wait_port=web_port, stdout=subprocess.DEVNULL)
     out = subprocess.run(["python3", os.path.join(APPS, "loadgen.py"), "127.0.0.1",
                           str(web_port), nonce, str(THREADS), str(PER_THREAD)],
                          capture_output=True, text=True, timeout=300)
@@ -41,22 +56,25 @@ def test_redis_commands_in_their_requests(agent_factory, jaeger, procs, nonce):
     for s in spans:
         if s["tagmap"].get("db.system.name") == "redis":
             calls.setdefault(parent(s), []).append(s)
-    commands = ["SET", "GET", "INCRBY", "GET", "MULTI", "SET", "INCRBY", "EXEC", "INCRBY"]
-    wrong = []
+    failing = commands[-1]
+    wrong, setup = [], 0
     for sid, server in servers.items():
-        mine = calls.get(sid, [])
+        # a request that takes a new connection from the pool also sends the client's
+        # connection setup (go-redis: HELLO), in its trace as it should be
+        mine = [s for s in calls.get(sid, []) if s["operationName"] not in SETUP]
+        setup += len(calls.get(sid, [])) - len(mine)
         # a pipeline's commands are one write: they start together, so compare as a multiset
         got = sorted(s["operationName"] for s in mine)
         if got != sorted(commands) or any(s["traceID"] != server["traceID"] for s in mine):
             wrong.append((server["tagmap"]["url.path"], got))
             continue
         failed = [s for s in mine if s["tagmap"].get("db.response.status_code")]
-        if (len(failed) != 1 or failed[0]["operationName"] != "INCRBY"
+        if (len(failed) != 1 or failed[0]["operationName"] != failing
                 or failed[0]["tagmap"]["db.response.status_code"] != "ERR"
                 or failed[0]["tagmap"].get("error.type") != "ERR"
                 or not (failed[0]["tagmap"].get("otel.status_code") == "ERROR"
                         or failed[0]["tagmap"].get("error") is True)):
-            wrong.append((server["tagmap"]["url.path"], "the failing INCRBY", failed))
+            wrong.append((server["tagmap"]["url.path"], "the failing command", failed))
         for s in mine:
             t = s["tagmap"]
             if (t.get("db.namespace") != "0" or t.get("server.port") != redis_port
@@ -66,7 +84,8 @@ def test_redis_commands_in_their_requests(agent_factory, jaeger, procs, nonce):
                     + s["duration"] <= server["startTime"] + server["duration"]):
                 wrong.append((server["tagmap"]["url.path"], t))
     assert wrong == []
-    # no Redis span outside the requests
-    assert sum(len(v) for v in calls.values()) == requests * len(commands)
+    # no Redis span outside the requests; a connection's setup once per connection at most
+    assert sum(len(v) for v in calls.values()) == requests * len(commands) + setup
+    assert setup <= THREADS  # 16 clients: at most a connection each
     log = agent.stderr()
     assert " db_calls_evicted=0 " in log and " unmatched_responses=0 " in log
