@@ -70,6 +70,8 @@ static const struct counter stats_counters[] = {
     C(t.bad_events, "bad_events", LOSS, "Malformed ring-buffer records."),
     C(s.filtered_events, "not_selected", COUNTER,
       "Requests left out by --port/--exe/cgroup selection."),
+    C(s.responses_mixed, "responses_mixed", COUNTER,
+      "Reads holding responses to calls of different requests: their reader in no context."),
     C(s.no_process, "no_process", COUNTER,
       "Requests whose process was gone before /proc could be read (unknown_service)."),
     C(conns, "conns_tracked", GAUGE, "Connections in the agent's table."),

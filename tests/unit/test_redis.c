@@ -282,6 +282,63 @@ static void test_lost_replies(void **state)
 	assert_false(f->out.spans[2]->incomplete);
 }
 
+static const struct span *by_name(struct fixture *f, const char *name, int nth)
+{
+	for (int i = 0; i < f->out.n; i++)
+		if (!strcmp(f->out.spans[i]->name, name) && !nth--)
+			return f->out.spans[i];
+	fail_msg("no span %s", name);
+	return NULL;
+}
+
+static void assert_child_of(const struct span *child, const struct span *parent)
+{
+	assert_true(child->has_parent);
+	assert_memory_equal(child->parent_id, parent->ctx.span_id, 8);
+}
+
+/* An event loop (one thread) serving two requests shares one Redis connection: a command is
+ * its request's child, and a reply read alone puts the loop back in its request's context;
+ * a read holding the replies of both requests' commands puts it in neither (what it writes next
+ * may continue either one): no link rather than the last reply's. */
+static void test_event_loop_replies_of_two_requests(void **state)
+{
+	static const char get[] = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+	static const char set[] = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
+	static const char del[] = "*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n";
+	struct fixture *f = *state;
+	struct zt_tuple a = make_tuple("127.0.0.1", 8080, "127.0.0.1", 50001);
+	struct zt_tuple b = make_tuple("127.0.0.1", 8080, "127.0.0.1", 50002);
+	const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	uint32_t pid = getpid();
+
+	assert_int_equal(replay_data(f->t, pid, pid, 10, 1, &a, ZT_DIR_READ, 1, f->ts += 1000,
+				     "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"),
+			 0);
+	feed(f, ZT_DIR_WRITE, (const uint8_t *)get, strlen(get), strlen(get));
+	assert_int_equal(replay_data(f->t, pid, pid, 11, 1, &b, ZT_DIR_READ, 1, f->ts += 1000,
+				     "GET /b HTTP/1.1\r\nHost: x\r\n\r\n"),
+			 0);
+	feed(f, ZT_DIR_WRITE, (const uint8_t *)get, strlen(get), strlen(get));
+	/* A's reply alone: the loop is back in A's context */
+	feed(f, ZT_DIR_READ, (const uint8_t *)"$-1\r\n", 5, 5);
+	feed(f, ZT_DIR_WRITE, (const uint8_t *)del, strlen(del), strlen(del));
+	/* B's reply and A's in one read: in neither */
+	feed(f, ZT_DIR_READ, (const uint8_t *)"$-1\r\n:1\r\n", 9, 9);
+	feed(f, ZT_DIR_WRITE, (const uint8_t *)set, strlen(set), strlen(set));
+	feed(f, ZT_DIR_READ, (const uint8_t *)"+OK\r\n", 5, 5);
+	assert_int_equal(replay_data(f->t, pid, pid, 10, 1, &a, ZT_DIR_WRITE, 1, f->ts += 1000, ok),
+			 0);
+	assert_int_equal(replay_data(f->t, pid, pid, 11, 1, &b, ZT_DIR_WRITE, 1, f->ts += 1000, ok),
+			 0);
+	assert_int_equal(f->out.n, 6);
+	assert_child_of(by_name(f, "GET", 0), by_name(f, "GET /a", 0));
+	assert_child_of(by_name(f, "GET", 1), by_name(f, "GET /b", 0));
+	assert_child_of(by_name(f, "DEL", 0), by_name(f, "GET /a", 0));
+	assert_false(by_name(f, "SET", 0)->has_parent);
+	assert_int_equal(f->t->build.stats.responses_mixed, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +348,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_value_cut_by_capture, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resp3, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_replies, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_loop_replies_of_two_requests, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -207,7 +207,7 @@ static void on_head(void *ctx, const struct http1_head *head, uint64_t start_ts,
 	if (!p->span)
 		return;
 	if (p->span->kind == SPAN_KIND_CLIENT)
-		correlator__client_response(h->b->corr, p->span, h->flow->task);
+		spanbuild__response(h->b, h->flow, p->span);
 	http_response_status(p->span, head->status);
 }
 

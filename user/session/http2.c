@@ -293,7 +293,7 @@ static void on_headers(void *ctx, const struct h2_headers *hd)
 			st->grpc = true; /* the request's content-type was not decodable */
 		}
 		if (s && s->kind == SPAN_KIND_CLIENT)
-			correlator__client_response(h->b->corr, s, h->flow->task);
+			spanbuild__response(h->b, h->flow, s);
 		if (s && hd->status)
 			http_response_status(s, hd->status);
 	}

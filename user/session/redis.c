@@ -14,7 +14,6 @@
 #include <strings.h>
 #include "proto/resp.h"
 #include "session/session.h"
-#include "trace/correlate.h"
 
 /* Commands one connection may have waiting for a reply: far more than any pipeline a client
  * keeps in flight on one connection; a reply that went by unseen must not keep every later
@@ -164,7 +163,7 @@ static void on_reply(void *ctx, const struct resp_reply *reply, uint64_t end_ts)
 		}
 	}
 	if (c->span)
-		correlator__client_response(r->b->corr, c->span, r->flow->task);
+		spanbuild__response(r->b, r->flow, c->span);
 	finish(r, end_ts, false);
 }
 

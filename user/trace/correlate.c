@@ -482,6 +482,12 @@ void correlator__client_response(struct correlator *c, const struct span *s, uin
 		set_context(c, task, parent->ctx.span_id);
 }
 
+void correlator__forget_context(struct correlator *c, uint64_t task)
+{
+	if (task)
+		u64map__del(c->context, task);
+}
+
 /* Expire held entries: all of them, or those past their time. An expired one that is still
  * indexed was never claimed. */
 static void drop_held(struct correlator *c, bool all, uint64_t now)

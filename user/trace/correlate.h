@@ -102,8 +102,11 @@ bool correlator__client_start(struct correlator *c, struct span *s, uint64_t tas
 			      uint64_t first_on_conn, const struct join_key *k,
 			      const char *traceparent, size_t tp_len);
 uint64_t conn_key_of(const struct zt_conn_id *id);
-/* The response to client span s was read by task: a thread is back in s's caller's context. */
+/* The response to client span s was read by task: a thread is back in s's caller's context
+ * (spanbuild__response decides when a read mixes several callers' responses). */
 void correlator__client_response(struct correlator *c, const struct span *s, uint64_t task);
+/* task is in no request's context any more */
+void correlator__forget_context(struct correlator *c, uint64_t task);
 /* A span ended (or is dropped): it can no longer be a parent or be joined. */
 void correlator__span_end(struct correlator *c, struct span *s);
 

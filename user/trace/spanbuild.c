@@ -97,6 +97,25 @@ bool spanbuild__identify(struct span_builder *b, struct flow *f, struct span *s,
 	return true;
 }
 
+void spanbuild__response(struct span_builder *b, struct flow *f, const struct span *s)
+{
+	if ((f->task & TASK_GOROUTINE) || f->response_ts != f->last_ts) {
+		f->response_ts = f->last_ts;
+		f->response_mixed = false;
+		memcpy(f->response_parent, s->parent_id, 8);
+		correlator__client_response(b->corr, s, f->task);
+		return;
+	}
+	/* One read held the responses to calls of different requests: a connection shared by
+	 * an event loop's requests, or pipelined. What its reader runs next may continue any of
+	 * them: no context rather than the last one's. */
+	if (f->response_mixed || !memcmp(f->response_parent, s->parent_id, 8))
+		return;
+	f->response_mixed = true;
+	correlator__forget_context(b->corr, f->task);
+	b->stats.responses_mixed++;
+}
+
 void spanbuild__emit(struct span_builder *b, struct span *s)
 {
 	if (b->sink)

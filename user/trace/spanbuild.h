@@ -29,6 +29,10 @@ struct flow {
 	uint64_t g;		/* the goroutine it ran on, in a Go process followed; else 0 */
 	uint64_t last_ts;	/* monotonic ns of the last event */
 	uint32_t requests_sent; /* requests this side wrote */
+	/* the read event whose responses last set its reader's context (spanbuild__response) */
+	uint64_t response_ts;
+	uint8_t response_parent[8];
+	bool response_mixed;
 	uint8_t local_len, peer_len;
 	char local_str[46]; /* INET6_ADDRSTRLEN; formatted once (flow__format_addrs) */
 	char peer_str[46];
@@ -56,6 +60,7 @@ struct span_stats {
 	uint64_t db_calls_evicted;	 /* database connection with too many waiting commands */
 	uint64_t go_h2_linked;		 /* HTTP/2 calls of followed Go processes: caller found */
 	uint64_t go_h2_unlinked;	 /* ... not found (another stack, or before the agent) */
+	uint64_t responses_mixed;	 /* reads of responses to calls of different requests */
 };
 
 /* Where finished spans go; takes ownership. */
@@ -89,6 +94,10 @@ void spanbuild__peer(struct flow *f, struct span *s, const char *host, size_t ho
 bool spanbuild__identify(struct span_builder *b, struct flow *f, struct span *s, uint64_t task,
 			 const struct join_key *k, const char *traceparent, size_t tp_len,
 			 const char *tracestate, size_t ts_len);
+/* The response to client span s was read (by f->task, in the event at f->last_ts): the reader
+ * is back in s's caller's context (correlate.h) — unless the same read held responses to calls
+ * of other requests too, and then it is in none. */
+void spanbuild__response(struct span_builder *b, struct flow *f, const struct span *s);
 /* The span's exchange is over at ts (or never will be, incomplete): end it and hand it on. */
 void spanbuild__end(struct span_builder *b, struct span *s, uint64_t ts, bool incomplete);
 void spanbuild__emit(struct span_builder *b, struct span *s);
