@@ -3,8 +3,11 @@ loopback: a Python web service with redis-py (threads) and a Go one with go-redi
 every request's trace is exactly the web service's server span with its nine Redis client spans
 under it, through a pool of four connections shared by 16 concurrent clients."""
 import os
+import re
 import subprocess
 import tempfile
+import time
+import urllib.request
 
 import pytest
 
@@ -14,6 +17,18 @@ from gotopology import parent
 
 THREADS, PER_THREAD = 16, 15
 SETUP = {"HELLO", "CLIENT"}  # what a client sends on each new connection
+
+
+def scrape(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        return r.read().decode()
+
+
+def db_count(text, svc, op, error):
+    m = re.search(rf'^db_client_operation_duration_seconds_count{{service_name="{svc}",'
+                  rf'db_system_name="redis",db_operation_name="{op}",error_type="{error}"}} '
+                  rf'(\d+)$', text, re.M)
+    return int(m.group(1)) if m else None
 
 
 def start_redis(procs):
@@ -38,7 +53,9 @@ def test_redis_commands_in_their_requests(agent_factory, jaeger, procs, nonce, c
     app, commands = CLIENTS[client]
     app = app()  # built before the agent starts
     svc = f"redissvc-{nonce.strip('/')[-6:]}"
-    agent = agent_factory(env_extra={"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_HTTP})
+    mport = free_port()
+    agent = agent_factory("--metrics", f"127.0.0.1:{mport}",
+                          env_extra={"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_HTTP})
     redis_port, web_port = start_redis(procs), free_port()
     procs.start(app + [str(web_port), str(redis_port)], env_extra={"OTEL_SERVICE_NAME": svc},
                 wait_port=web_port, stdout=subprocess.DEVNULL)
@@ -47,6 +64,21 @@ def test_redis_commands_in_their_requests(agent_factory, jaeger, procs, nonce, c
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     requests = THREADS * PER_THREAD
+    # db.client.operation.duration, per operation and error type: the two SETs and the two
+    # INCRs that succeed of every request, the INCR that fails apart
+    incr = commands[-1]
+    want = {("SET", ""): 2 * requests, (incr, ""): 2 * requests, (incr, "ERR"): requests,
+            ("EXEC", ""): requests}
+    deadline = time.time() + 15
+    while True:
+        text = scrape(mport)
+        got = {k: db_count(text, svc, *k) for k in want}
+        if got == want or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert got == want
+    # and not as HTTP calls: the service makes none
+    assert f'http_client_request_duration_seconds_count{{service_name="{svc}"' not in text
     assert agent.stop() == 0
     spans = jaeger.wait_spans(svc, requests * 10)
     servers = {s["spanID"]: s for s in spans if s["tagmap"]["span.kind"] == "server"

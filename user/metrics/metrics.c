@@ -15,12 +15,21 @@ static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
 				 0.5,	0.75, 1,     2.5,  5,	  7.5, 10};
 #define NBUCKETS     (sizeof(buckets) / sizeof(buckets[0]))
 #define NBUCKETS_ALL (NBUCKETS + 1)
+/* ... and for database operations (db.client.operation.duration) */
+static const double db_buckets[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10};
+#define NDB_BUCKETS (sizeof(db_buckets) / sizeof(db_buckets[0]))
 
+/* Series kinds: SPAN_KIND_SERVER and SPAN_KIND_CLIENT for HTTP, and this for a database
+ * client's operations (a span with db.system.name). */
+#define KIND_DB 100
+
+/* An HTTP series is (service, method, route, status); a database one (service,
+ * db.system.name in method, db.operation.name in route, error.type in error). */
 struct series {
 	struct series *next;
 	uint64_t hash;
 	int kind;
-	char *service, *method, *route;
+	char *service, *method, *route, *error;
 	int64_t status;
 	uint64_t counts[NBUCKETS_ALL]; /* per bucket (not cumulative); last is +Inf */
 	uint64_t count;
@@ -64,6 +73,7 @@ void metrics__free(struct metrics *m)
 			free(s->service);
 			free(s->method);
 			free(s->route);
+			free(s->error);
 			free(s);
 		}
 	}
@@ -85,25 +95,38 @@ static uint64_t fnv(uint64_t h, const char *p)
 	return (h ^ 0xff) * 0x100000001b3ull; /* separator */
 }
 
+static void bucket_bounds(int kind, const double **b, size_t *n)
+{
+	*b = kind == KIND_DB ? db_buckets : buckets;
+	*n = kind == KIND_DB ? NDB_BUCKETS : NBUCKETS;
+}
+
 void metrics__observe(struct metrics *m, const struct span *s)
 {
 	const char *service = s->proc ? s->proc->service_name : "unknown_service";
-	const char *method = attr_str(s, "http.request.method");
+	const char *db = attr_str(s, "db.system.name");
+	int kind = *db ? KIND_DB : (int)s->kind;
+	const char *method = *db ? db : attr_str(s, "http.request.method");
 	/* client spans carry no http.route; their name holds the same low-cardinality path */
-	const char *route = s->name && strchr(s->name, ' ') ? strchr(s->name, ' ') + 1 : "";
+	const char *route = *db				      ? attr_str(s, "db.operation.name")
+			    : s->name && strchr(s->name, ' ') ? strchr(s->name, ' ') + 1
+							      : "";
+	const char *error = *db ? attr_str(s, "error.type") : "";
 	const struct attr *st = span__attr(s, "http.response.status_code");
-	int64_t status = st && st->type == ATTR_INT ? st->i : 0;
+	int64_t status = !*db && st && st->type == ATTR_INT ? st->i : 0;
 	double secs = (s->end_ns - s->start_ns) / 1e9;
-	uint64_t h = fnv(fnv(fnv(0xcbf29ce484222325ull ^ s->kind, service), method), route);
+	uint64_t h =
+	    fnv(fnv(fnv(fnv(0xcbf29ce484222325ull ^ kind, service), method), route), error);
+	const double *bounds;
 	struct series *x;
-	size_t b = 0;
+	size_t b = 0, nb;
 
 	h ^= (uint64_t)status * 0x9E3779B97F4A7C15ull;
 	pthread_mutex_lock(&m->mu);
 	for (x = m->heads[h % NHEADS]; x; x = x->next)
-		if (x->hash == h && x->kind == (int)s->kind && x->status == status &&
+		if (x->hash == h && x->kind == kind && x->status == status &&
 		    !strcmp(x->service, service) && !strcmp(x->method, method) &&
-		    !strcmp(x->route, route))
+		    !strcmp(x->route, route) && !strcmp(x->error, error))
 			break;
 	if (!x) {
 		if (m->nseries >= m->max_series || !(x = calloc(1, sizeof(*x)))) {
@@ -111,16 +134,18 @@ void metrics__observe(struct metrics *m, const struct span *s)
 			goto out;
 		}
 		x->hash = h;
-		x->kind = s->kind;
+		x->kind = kind;
 		x->status = status;
 		x->service = strdup(service);
 		x->method = strdup(method);
 		x->route = strdup(route);
+		x->error = strdup(error);
 		x->next = m->heads[h % NHEADS];
 		m->heads[h % NHEADS] = x;
 		m->nseries++;
 	}
-	while (b < NBUCKETS && secs > buckets[b])
+	bucket_bounds(kind, &bounds, &nb);
+	while (b < nb && secs > bounds[b])
 		b++;
 	x->counts[b]++;
 	x->count++;
@@ -143,6 +168,18 @@ void metrics_write_label(FILE *out, const char *v)
 
 static void labels(FILE *out, const struct series *x)
 {
+	if (x->kind == KIND_DB) {
+		fputs("service_name=\"", out);
+		metrics_write_label(out, x->service);
+		fputs("\",db_system_name=\"", out);
+		metrics_write_label(out, x->method);
+		fputs("\",db_operation_name=\"", out);
+		metrics_write_label(out, x->route);
+		fputs("\",error_type=\"", out);
+		metrics_write_label(out, x->error);
+		fputc('"', out);
+		return;
+	}
 	fputs("service_name=\"", out);
 	metrics_write_label(out, x->service);
 	fputs("\",http_request_method=\"", out);
@@ -155,18 +192,22 @@ static void labels(FILE *out, const struct series *x)
 static void render_kind(struct metrics *m, FILE *out, int kind, const char *name, const char *help)
 {
 	fprintf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	const double *bounds;
+	size_t nb;
+
+	bucket_bounds(kind, &bounds, &nb);
 	for (int i = 0; i < NHEADS; i++) {
 		for (const struct series *x = m->heads[i]; x; x = x->next) {
 			uint64_t cum = 0;
 
 			if (x->kind != kind)
 				continue;
-			for (size_t b = 0; b < NBUCKETS_ALL; b++) {
+			for (size_t b = 0; b <= nb; b++) {
 				cum += x->counts[b];
 				fprintf(out, "%s_bucket{", name);
 				labels(out, x);
-				if (b < NBUCKETS)
-					fprintf(out, ",le=\"%g\"} %llu\n", buckets[b],
+				if (b < nb)
+					fprintf(out, ",le=\"%g\"} %llu\n", bounds[b],
 						(unsigned long long)cum);
 				else
 					fprintf(out, ",le=\"+Inf\"} %llu\n",
@@ -188,6 +229,8 @@ void metrics__render(struct metrics *m, FILE *out)
 		    "Duration of HTTP server requests (OTel http.server.request.duration).");
 	render_kind(m, out, SPAN_KIND_CLIENT, "http_client_request_duration_seconds",
 		    "Duration of HTTP client requests (OTel http.client.request.duration).");
+	render_kind(m, out, KIND_DB, "db_client_operation_duration_seconds",
+		    "Duration of database client operations (OTel db.client.operation.duration).");
 	fprintf(out,
 		"# HELP zerotrace_metric_series_dropped_total Observations not recorded: too "
 		"many series.\n# TYPE zerotrace_metric_series_dropped_total counter\n"

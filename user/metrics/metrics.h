@@ -2,7 +2,8 @@
 /*
  * /metrics in the Prometheus text format (libmicrohttpd): RED metrics of the traced services —
  * http.server.request.duration and http.client.request.duration histograms per service,
- * method, route and status — and, through a callback, the agent's own counters.
+ * method, route and status, db.client.operation.duration per service, database system,
+ * operation and error type — and, through a callback, the agent's own counters.
  */
 #ifndef ZT_METRICS_H
 #define ZT_METRICS_H
