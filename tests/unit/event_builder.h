@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Builds ring-buffer records the way the BPF side does, for tests that replay event sequences
- * through the tracer. Header-only: each test binary is one translation unit. */
+ * through the tracer, and checks what comes out. Header-only: each test binary is one
+ * translation unit; include it after <cmocka.h>. */
 #ifndef ZT_TEST_EVENT_BUILDER_H
 #define ZT_TEST_EVENT_BUILDER_H
 
@@ -152,6 +153,14 @@ static inline int replay_go(struct tracer *t, uint32_t pid, uint16_t type, uint6
 			    uint64_t object)
 {
 	return replay_go_stream(t, pid, type, subject, object, 0);
+}
+
+/* child is parent's child: same trace, parent's id as its parent */
+static inline void assert_child_of(const struct span *child, const struct span *parent)
+{
+	assert_true(child->has_parent);
+	assert_memory_equal(child->ctx.trace_id, parent->ctx.trace_id, 16);
+	assert_memory_equal(child->parent_id, parent->ctx.span_id, 8);
 }
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include "events.h"
 
@@ -34,6 +35,16 @@ static inline size_t h2_segments_for(const uint8_t *p, size_t start, size_t len,
 		}
 		f += ZT_H2_FRAME_HEADER + flen;
 	}
+	return n;
+}
+
+/* Bytes from hex ("8286..."): header blocks as the RFCs print them. */
+static inline size_t unhex(const char *hex, uint8_t *out)
+{
+	size_t n = 0;
+
+	for (; hex[0] && hex[1]; hex += 2)
+		sscanf(hex, "%2hhx", &out[n++]);
 	return n;
 }
 

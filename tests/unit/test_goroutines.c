@@ -221,13 +221,6 @@ static struct span *find(struct fixture *f, enum span_kind kind, const char *pat
 	return NULL;
 }
 
-static void assert_child_of(const struct span *child, const struct span *parent)
-{
-	assert_true(child->has_parent);
-	assert_memory_equal(child->ctx.trace_id, parent->ctx.trace_id, 16);
-	assert_memory_equal(child->parent_id, parent->ctx.span_id, 8);
-}
-
 static struct correlator_stats stats(struct fixture *f)
 {
 	struct correlator_stats s;

@@ -291,12 +291,6 @@ static const struct span *by_name(struct fixture *f, const char *name, int nth)
 	return NULL;
 }
 
-static void assert_child_of(const struct span *child, const struct span *parent)
-{
-	assert_true(child->has_parent);
-	assert_memory_equal(child->parent_id, parent->ctx.span_id, 8);
-}
-
 /* An event loop (one thread) serving two requests shares one Redis connection: a command is
  * its request's child, and a reply read alone puts the loop back in its request's context;
  * a read holding the replies of both requests' commands puts it in neither (what it writes next
