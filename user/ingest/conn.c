@@ -231,5 +231,14 @@ void conn__feed(struct conn_table *ct, struct conn *c, const struct zt_data_even
 	}
 	cd->seq_valid = true;
 	cd->next_seq = seq + total;
+	if (skip && !(ev->flags & ZT_DATA_F_SEGMENTS)) {
+		/* a prefix of the bytes: what was fed before is cut off here. Segment records
+		 * place themselves in the syscall's bytes, so their session skips instead. */
+		payload += skip < captured ? skip : captured;
+		captured = skip < captured ? captured - skip : 0;
+		total -= skip;
+		seq += skip;
+		skip = 0;
+	}
 	c->ops->feed(c->session, d, payload, captured, total, skip, seq, ev->hdr.ts);
 }

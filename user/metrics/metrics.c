@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/log.h"
@@ -166,27 +167,25 @@ void metrics_write_label(FILE *out, const char *v)
 	}
 }
 
+static void label(FILE *out, const char *name, const char *value, bool first)
+{
+	fprintf(out, "%s%s=\"", first ? "" : ",", name);
+	metrics_write_label(out, value);
+	fputc('"', out);
+}
+
 static void labels(FILE *out, const struct series *x)
 {
+	label(out, "service_name", x->service, true);
 	if (x->kind == KIND_DB) {
-		fputs("service_name=\"", out);
-		metrics_write_label(out, x->service);
-		fputs("\",db_system_name=\"", out);
-		metrics_write_label(out, x->method);
-		fputs("\",db_operation_name=\"", out);
-		metrics_write_label(out, x->route);
-		fputs("\",error_type=\"", out);
-		metrics_write_label(out, x->error);
-		fputc('"', out);
+		label(out, "db_system_name", x->method, false);
+		label(out, "db_operation_name", x->route, false);
+		label(out, "error_type", x->error, false);
 		return;
 	}
-	fputs("service_name=\"", out);
-	metrics_write_label(out, x->service);
-	fputs("\",http_request_method=\"", out);
-	metrics_write_label(out, x->method);
-	fputs("\",http_route=\"", out);
-	metrics_write_label(out, x->route);
-	fprintf(out, "\",http_response_status_code=\"%lld\"", (long long)x->status);
+	label(out, "http_request_method", x->method, false);
+	label(out, "http_route", x->route, false);
+	fprintf(out, ",http_response_status_code=\"%lld\"", (long long)x->status);
 }
 
 static void render_kind(struct metrics *m, FILE *out, int kind, const char *name, const char *help)

@@ -273,11 +273,7 @@ static void http1_feed(void *s, uint8_t dir, const uint8_t *data, size_t capture
 	struct http1_session *h = s;
 	struct http1_dir *hd = &h->dir[dir & 1];
 
-	/* a retried partial write, or a peek: what was already parsed is skipped */
-	data += skip < captured ? skip : captured;
-	captured = skip < captured ? captured - skip : 0;
-	total -= skip;
-	seq += skip;
+	(void)skip; /* 0: the connection cut what was fed before (session.h) */
 	hd->seq_base = seq - (uint32_t)hd->parser.pos;
 	http1_parser__feed(&hd->parser, data, captured, total, ts);
 }

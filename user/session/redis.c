@@ -219,10 +219,8 @@ static void redis_feed(void *session, uint8_t dir, const uint8_t *data, size_t c
 	struct redis_session *r = session;
 
 	(void)seq;
-	/* a retried partial write: what was already parsed is skipped */
-	data += skip < captured ? skip : captured;
-	captured = skip < captured ? captured - skip : 0;
-	resp_parser__feed(parser_of(r, dir), data, captured, total - skip, ts);
+	(void)skip; /* 0: the connection cut what was fed before (session.h) */
+	resp_parser__feed(parser_of(r, dir), data, captured, total, ts);
 }
 
 static void redis_gap(void *session, uint8_t dir)

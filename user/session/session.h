@@ -17,9 +17,10 @@ struct session_ops {
 	const char *name;
 	/* A session for flow f (which outlives it), or NULL without memory. */
 	void *(*open)(struct flow *f, struct span_builder *b);
-	/* One event of direction dir: `captured` bytes (or, flagged ZT_DATA_F_SEGMENTS, segment
-	 * records of that length) of `total` moved at TCP sequence number seq, whose first skip
-	 * bytes were fed before (a retried write). */
+	/* One event of direction dir: `captured` bytes of `total` moved at TCP sequence number
+	 * seq, what was fed before already cut off (skip 0); or, flagged ZT_DATA_F_SEGMENTS,
+	 * segment records of that length, whose first skip bytes were fed before (a retried
+	 * write: the records place themselves in the syscall's bytes, so only they can skip). */
 	void (*feed)(void *s, uint8_t dir, const uint8_t *data, size_t captured, size_t total,
 		     size_t skip, uint32_t seq, uint64_t ts);
 	/* Bytes are missing in direction dir before the next feed. */
