@@ -36,9 +36,10 @@ def test_fan_out_exact_trees(agent_factory, jaeger, procs, nonce, toolchain, var
     latencies = drive(port, nonce, svc)
     assert len(latencies) == THREADS * PER_THREAD
     assert agent.stop() == 0
-    jaeger.wait_spans(svc["pyleaf"], THREADS * PER_THREAD)
-    # and the gateway's: a server and three client spans per request, stored by Jaeger apart
-    jaeger.wait_spans(svc["gogw"], 4 * THREADS * PER_THREAD)
+    # every service's spans, stored by Jaeger apart: the load generator's call, the gateway's
+    # server and three client spans, the Go backend's two and the Python one's server spans
+    for name, per_request in (("loadgen", 1), ("gogw", 4), ("goleaf", 2), ("pyleaf", 1)):
+        jaeger.wait_spans(svc[name], per_request * THREADS * PER_THREAD)
     exact, problems = exact_trees(jaeger, svc, nonce, latencies)
     assert (exact, problems) == (THREADS * PER_THREAD, {})
     log = agent.stderr()
